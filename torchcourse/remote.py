@@ -1,0 +1,292 @@
+"""The trusted side's view of learner code: an Implementation (a folder of learner files served by a
+worker) and Handles (objects living in the worker).
+
+Calling a handle sends a request; what comes back is rebuilt here from plain data: tensors are new
+``torch.Tensor`` objects made from bytes, so no learner object, subclass or patched method ever reaches
+the judge.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import torch
+
+from torchcourse import protocol
+from torchcourse.sandbox import Limits, WorkerDied, WorkerProcess, WorkerTimeout
+
+DEFAULT_TIMEOUT = 20.0
+
+
+class LearnerError(AssertionError):
+    """Learner code raised an exception (or crashed, or hung) while a check was running it."""
+
+    def __init__(self, type_name: str, message: str, where: dict | None = None, traceback: str = "",
+                 output: str = ""):
+        self.type = type_name
+        self.message = message
+        self.where = where
+        self.traceback = traceback
+        self.output = output
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        if self.type == "NotImplementedError":
+            text = f"not implemented yet ({self.message or 'NotImplementedError'})"
+        elif self.type == "ForbiddenAPIError":
+            text = self.message
+        else:
+            text = f"your code raised {self.type}: {self.message}"
+        if self.where:
+            text += f"\n  at {self.where['file']}, line {self.where['line']}"
+            if self.where.get("code"):
+                text += f": {self.where['code']}"
+        return text
+
+
+class LearnerCrash(LearnerError):
+    """The worker died or timed out: the check fails, and the next check gets a fresh worker."""
+
+    def __init__(self, reason: str, output: str = "", timed_out: bool = False):
+        self.timed_out = timed_out
+        super().__init__("Timeout" if timed_out else "Crash", reason, None, "", output)
+
+    def describe(self) -> str:
+        text = self.message[:1].upper() + self.message[1:] + "."
+        if self.output.strip():
+            text += "\n  last output:\n    " + "\n    ".join(self.output.strip().splitlines()[-8:])
+        return text
+
+
+class ImportFailed(LearnerError):
+    """The learner's module could not be imported; recorded once and reported by every check that needs it."""
+
+    def describe(self) -> str:
+        where = ""
+        if self.where:
+            where = f" ({self.where['file']}, line {self.where['line']}"
+            where += f": {self.where['code']})" if self.where.get("code") else ")"
+        return f"your module could not be imported: {self.type}: {self.message}{where}"
+
+
+class Foreign:
+    """A value the worker described but could not send as data (e.g. a numpy array)."""
+
+    def __init__(self, record: dict):
+        self.type = record.get("type", "?")
+        self.record = record
+
+    def __repr__(self) -> str:
+        return f"<{self.type} from your code>"
+
+
+class Implementation:
+    """A folder of learner (or reference) files, served by one worker that is restarted after a crash."""
+
+    def __init__(self, root: Path, *, label: str = "learner", limits: Limits = Limits()):
+        self.root = Path(root)
+        self.label = label
+        self.limits = limits
+        self.worker: WorkerProcess | None = None
+        self.generation = 1         # bumped each time a worker is lost: its handles die with it
+        self.import_errors: dict[str, LearnerError] = {}
+        self.modules: dict[tuple[str, tuple], Handle] = {}
+        self.lock = threading.Lock()
+        self.default_timeout = DEFAULT_TIMEOUT    # per call; the plugin sets each check's own
+
+    # the worker is started ahead of need, so that its `import torch` overlaps with the grader's own work
+    def start(self) -> "Implementation":
+        if self.worker is not None and not self.worker.alive:
+            self._lose_worker()
+        if self.worker is None:
+            self.worker = WorkerProcess(self.root, limits=self.limits, label=self.label)
+        return self
+
+    def _lose_worker(self) -> None:
+        self.worker.close()
+        self.worker = None
+        self.generation += 1
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+    def request(self, message: dict, timeout: float | None = None) -> dict:
+        timeout = timeout or self.default_timeout
+        with self.lock:
+            self.start()
+            try:
+                reply = self.worker.request(message, timeout)
+            except WorkerDied as e:
+                self._lose_worker()
+                raise LearnerCrash(e.reason, e.output_tail, isinstance(e, WorkerTimeout)) from None
+        if "error" in reply:
+            err = reply["error"] if isinstance(reply["error"], dict) else {"message": str(reply["error"])}
+            raise LearnerError(str(err.get("type", "Error")), str(err.get("message", "")), err.get("where"),
+                               str(err.get("traceback", "")), self.worker.output_tail() if self.worker else "")
+        return reply
+
+    def module(self, name: str, *, forbid: tuple[str, ...] = (), timeout: float | None = None) -> "Handle":
+        """Import ``name`` in the worker (once); a failed or hung import is remembered, not retried."""
+        if name in self.import_errors:
+            raise self.import_errors[name]
+        key = (name, tuple(forbid))
+        if key in self.modules and self.modules[key]._generation == self.generation:
+            return self.modules[key]
+        try:
+            reply = self.request({"op": "import", "module": name, "forbid": list(forbid)}, timeout)
+        except LearnerCrash as e:
+            self.import_errors[name] = ImportFailed(e.type, e.message, None, "", e.output)
+            raise self.import_errors[name] from None
+        except LearnerError as e:
+            self.import_errors[name] = ImportFailed(e.type, e.message, e.where, e.traceback, e.output)
+            raise self.import_errors[name] from None
+        handle = self.decode(reply["result"], forbid=tuple(forbid))
+        handle._module_name = name
+        self.modules[key] = handle
+        return handle
+
+    def lib(self, name: str) -> "Handle":
+        """A library module (``torch.nn``, ``torch.utils.data`` …) inside the worker, to build objects there."""
+        return self.module(name)
+
+    # ------------------------------------------------------------ values
+
+    def encode(self, value, depth: int = 0):
+        kind = type(value)
+        if value is None or kind in (bool, int, str):
+            return value
+        if kind is float:
+            return protocol.encode_float(value)
+        if isinstance(value, torch.Tensor):
+            return protocol.encode_tensor(value, kind="Parameter" if isinstance(value, torch.nn.Parameter)
+                                          else "Tensor")
+        if isinstance(value, Handle):
+            if value._generation != self.generation:
+                raise LearnerCrash("an object from before the worker restarted was used again")
+            return {"__t__": "handle", "id": value._id}
+        if depth > 16:
+            raise TypeError("argument nested too deeply")
+        if kind is list:
+            return [self.encode(v, depth + 1) for v in value]
+        if isinstance(value, tuple):
+            return {"__t__": "tuple", "v": [self.encode(v, depth + 1) for v in value]}
+        if isinstance(value, dict):
+            return {"__t__": "dict", "items": [[self.encode(k, depth + 1), self.encode(v, depth + 1)]
+                                               for k, v in value.items()]}
+        if isinstance(value, torch.dtype):
+            return {"__t__": "dtype", "v": str(value).removeprefix("torch.")}
+        if isinstance(value, torch.device):
+            return {"__t__": "device", "v": str(value)}
+        if isinstance(value, slice):
+            return {"__t__": "slice", "v": [value.start, value.stop, value.step]}
+        raise TypeError(f"cannot send a {kind.__name__} to the worker")
+
+    def decode(self, value, *, forbid: tuple[str, ...] = (), depth: int = 0):
+        if depth > 64:
+            raise protocol.ProtocolError("reply nested too deeply")
+        if value is None or isinstance(value, (bool, int, str)):
+            return value
+        if isinstance(value, float):
+            return value
+        if isinstance(value, list):
+            return [self.decode(v, forbid=forbid, depth=depth + 1) for v in value]
+        if not isinstance(value, dict):
+            raise protocol.ProtocolError(f"unexpected value {type(value).__name__}")
+        tag = value.get("__t__")
+        if tag == "tensor":
+            # results are plain data to the judge: values, not autograd graph members
+            return protocol.decode_tensor(value, device_ok=_device_available).detach()
+        if tag == "float":
+            return protocol.decode_float(value)
+        if tag == "tuple":
+            return tuple(self.decode(v, forbid=forbid, depth=depth + 1) for v in value.get("v", []))
+        if tag == "dict":
+            return {_hashable(self.decode(k, forbid=forbid, depth=depth + 1)):
+                    self.decode(v, forbid=forbid, depth=depth + 1) for k, v in value.get("items", [])}
+        if tag == "dtype":
+            dtype = getattr(torch, str(value.get("v")), None)
+            if not isinstance(dtype, torch.dtype):
+                raise protocol.ProtocolError(f"unknown dtype {value.get('v')!r}")
+            return dtype
+        if tag == "device":
+            return torch.device(str(value.get("v")))
+        if tag == "handle":
+            return Handle(self, int(value["id"]), str(value.get("type", "?")), bool(value.get("callable")),
+                          forbid)
+        if tag == "foreign":
+            return Foreign(value)
+        raise protocol.ProtocolError(f"unknown record {tag!r}")
+
+
+def _hashable(key):
+    return tuple(key) if isinstance(key, list) else key
+
+
+def _device_available(device: str) -> bool:
+    return device.startswith("cuda") and torch.cuda.is_available()
+
+
+class Handle:
+    """An object that lives in the worker. Attribute access and calls are requests; results come back
+    as data or as further handles. Calls through a handle carry its exercise's forbidden APIs."""
+
+    __slots__ = ("_impl", "_id", "_type", "_callable", "_forbid", "_generation", "_timeout", "_module_name")
+
+    def __init__(self, impl: Implementation, handle_id: int, type_name: str, is_callable: bool,
+                 forbid: tuple[str, ...] = ()):
+        self._impl = impl
+        self._id = handle_id
+        self._type = type_name
+        self._callable = is_callable
+        self._forbid = forbid
+        self._generation = impl.generation
+        self._timeout = None        # None: the implementation's current default
+        self._module_name = None    # a module handle is re-imported after a restart; other objects are lost
+
+    @property
+    def type_name(self) -> str:
+        return self._type
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        reply = self._impl.request({"op": "getattr", "obj": self._ref(), "name": name}, self._timeout)
+        return self._impl.decode(reply["result"], forbid=self._forbid)
+
+    def __call__(self, *args, **kwargs):
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs, *, grad: dict | None = None, discard: bool = False,
+              timeout: float | None = None):
+        impl = self._impl
+        message = {"op": "call", "obj": self._ref(), "args": impl.encode(list(args)),
+                   "kwargs": impl.encode(dict(kwargs)), "forbid": list(self._forbid), "discard": discard}
+        if grad is not None:
+            message["grad"] = grad
+        reply = impl.request(message, timeout or self._timeout)
+        result = impl.decode(reply["result"], forbid=self._forbid)
+        if grad is not None:
+            return result, [impl.decode(g) for g in reply.get("grads", [])]
+        return result
+
+    def _ref(self) -> int:
+        if self._generation != self._impl.generation and self._module_name is not None:
+            fresh = self._impl.module(self._module_name, forbid=self._forbid)
+            self._id, self._generation = fresh._id, fresh._generation
+        if self._generation != self._impl.generation:
+            raise LearnerCrash("this object was lost when the worker restarted after an earlier failure")
+        return self._id
+
+    def __repr__(self) -> str:
+        return f"<{self._type} in the {self._impl.label} worker>"
+
+
+def with_timeout(handle: Handle, seconds: float) -> Handle:
+    """The same remote object, with another deadline for its calls."""
+    copy = Handle(handle._impl, handle._id, handle._type, handle._callable, handle._forbid)
+    copy._generation = handle._generation
+    copy._module_name = handle._module_name
+    copy._timeout = seconds
+    return copy

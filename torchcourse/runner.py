@@ -1,0 +1,72 @@
+"""Grade one chapter (or some of its exercises) of one implementation folder: pytest in this process,
+learner code in workers, verdicts into a RunResult."""
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from pathlib import Path
+
+import pytest
+
+from torchcourse import config as course_config
+from torchcourse.plugin import GradingPlugin
+from torchcourse.results import (FAILED, PASSED, SKIPPED, CheckResult, ExerciseResult, RunResult, environment,
+                                 now, sha256_of)
+from torchcourse.sandbox import Limits
+
+_INI = Path(__file__).with_name("graders.ini")
+
+
+def grade(course: course_config.Course, chapter: course_config.Chapter, impl_root: Path, *,
+          exercises: list[course_config.Exercise] | None = None, limits: Limits = Limits(),
+          label: str = "learner", quiet: bool = True) -> RunResult:
+    exercises = exercises or chapter.exercises
+    impl_root = Path(impl_root).resolve()
+    started, t0 = now(), time.perf_counter()
+    files = []
+    for ex in exercises:
+        path = ex.grader_path(course.graders_dir)
+        if not path.is_file():
+            raise course_config.ConfigError(f"{ex.key}: grader {path} is missing")
+        files.append(str(path))
+    plugin = GradingPlugin(course, impl_root, limits=limits, label=label)
+    args = [*files, "-c", str(_INI), "--rootdir", str(course.graders_dir), "-p", "no:cacheprovider",
+            "--import-mode=importlib", "-q", "-p", "no:randomly"]
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext():
+            code = pytest.main(args, plugins=[plugin])
+    finally:
+        plugin.close()
+    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or (
+            code == pytest.ExitCode.INTERRUPTED and not plugin.verdicts):
+        raise RuntimeError(f"the graders could not be run (pytest exit code {int(code)}):\n{sink.getvalue()[-3000:]}")
+    result = RunResult(chapter.id, str(impl_root), [_exercise_result(ex, impl_root, plugin) for ex in exercises],
+                       environment(), started)
+    result.duration = time.perf_counter() - t0
+    return result
+
+
+def _exercise_result(ex: course_config.Exercise, impl_root: Path, plugin: GradingPlugin) -> ExerciseResult:
+    path = ex.path_in(impl_root)
+    result = ExerciseResult(ex.key, ex.title_in(), str(path), sha256_of(path), ex.points)
+    verdicts = [v for v in plugin.verdicts.values() if v.exercise == ex.key]
+    if not verdicts:
+        result.checks.append(CheckResult("collected", "grader collected checks", FAILED, 1.0, 0.0, ex.points,
+                                         "the grader collected no checks: this is a defect of the course",
+                                         kind="meta"))
+        return result
+    total = sum(v.info.points for v in verdicts if v.outcome != SKIPPED) or 1.0
+    for v in verdicts:
+        weight = v.info.points
+        max_points = 0.0 if v.outcome == SKIPPED else ex.points * weight / total
+        kind = "speed" if v.info.speed else "gpu" if v.info.gpu else "value"
+        result.checks.append(CheckResult(
+            v.name, v.info.title or _title(v.name), v.outcome, weight,
+            max_points if v.outcome == PASSED else 0.0, max_points, v.message, v.info.visibility, v.duration, kind))
+    return result
+
+
+def _title(name: str) -> str:
+    return name.removeprefix("test_").replace("_", " ")

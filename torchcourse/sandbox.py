@@ -1,0 +1,251 @@
+"""Starting, talking to and killing worker processes, from the trusted side.
+
+A worker gets: a private temporary directory holding a copy of the learner's Python files (and nothing
+else of the project), a scrubbed environment, resource limits, its own session (process group), and two
+pipes that are not its stdin/stdout. Its output goes to a capped file. Deadlines are enforced here, by
+the wall clock, and a worker that overstays is killed with its whole process group.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from torchcourse import protocol
+
+# `python -I` ignores PYTHONPATH and the user's site; the package's own folder is added by hand.
+_BOOT = "import sys; sys.path.insert(0, sys.argv.pop(1)); from torchcourse.worker import main; main()"
+STARTUP_TIMEOUT = 120.0       # import torch on a cold, busy machine can take tens of seconds
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_mb: int = 4096       # RLIMIT_DATA of the worker
+    cpu_seconds: int = 900      # RLIMIT_CPU over the worker's life (a backstop; deadlines are wall clock)
+    file_mb: int = 16           # largest file the worker may write, its captured output included
+    threads: int = 1            # torch.set_num_threads: timings are fair and a busy core cannot skew them
+
+
+class WorkerDied(Exception):
+    """The worker exited, was killed, or broke the protocol; ``reason`` says which, in plain words."""
+
+    def __init__(self, reason: str, output_tail: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.output_tail = output_tail
+
+
+class WorkerTimeout(WorkerDied):
+    pass
+
+
+def _become_subreaper() -> None:
+    """Adopt orphaned descendants (a learner's double fork or setsid) so they can be found and killed."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
+
+
+_become_subreaper()
+_live_workers: set[int] = set()
+
+
+def kill_orphans(rounds: int = 5) -> None:
+    """Kill every child of this process that is not a live worker: what a killed worker left behind.
+
+    The grading process spawns nothing but workers, and as a subreaper it inherits whatever their
+    descendants left running (a double fork, a ``setsid`` fork bomb); a few rounds catch the stragglers.
+    """
+    me = os.getpid()
+    for _ in range(rounds):
+        found = False
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit() or int(entry.name) in _live_workers:
+                continue
+            pid = int(entry.name)
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) != me:
+                continue
+            found = True
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+        if not found:
+            return
+
+
+def _scrubbed_env(home: str) -> dict:
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    for key in ("CUDA_VISIBLE_DEVICES", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def copy_python_tree(src: Path, dst: Path) -> None:
+    """Copy only the ``.py`` files under src: no conftest, no pytest.ini, no data the worker should not see."""
+    for path in src.rglob("*.py"):
+        rel = path.relative_to(src)
+        if path.name == "conftest.py" or any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.stat().st_size > 2 * 1024 * 1024:
+            continue
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dst / rel)
+
+
+class WorkerProcess:
+    """One running worker over a copy of ``root``; ``request`` sends a message and waits for the reply."""
+
+    def __init__(self, root: Path, *, limits: Limits = Limits(), label: str = "worker"):
+        self.display_root = str(root)
+        self.limits = limits
+        self.label = label
+        self.home = tempfile.mkdtemp(prefix="torchcourse-")
+        self.code_root = os.path.join(self.home, "code")
+        os.makedirs(self.code_root)
+        if root.is_dir():
+            copy_python_tree(root, Path(self.code_root))
+        # the worker's runtime (this package, and only it) is reached through a link in its own directory
+        self.lib_root = os.path.join(self.home, "lib")
+        os.makedirs(self.lib_root)
+        os.symlink(Path(__file__).resolve().parent, os.path.join(self.lib_root, "torchcourse"))
+        self.output_path = os.path.join(self.home, "output.log")
+        self.proc: subprocess.Popen | None = None
+        self.ready = False
+        self._start()
+
+    def _start(self) -> None:
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        output = open(self.output_path, "ab")
+        cmd = [sys.executable, "-I", "-c", _BOOT, self.lib_root,
+               "--root", self.code_root, "--display-root", self.display_root,
+               "--fds", f"{to_worker_r},{from_worker_w}",
+               "--threads", str(self.limits.threads), "--memory-mb", str(self.limits.memory_mb),
+               "--cpu-seconds", str(self.limits.cpu_seconds), "--file-mb", str(self.limits.file_mb)]
+        env = _scrubbed_env(self.home)
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.home, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+            pass_fds=(to_worker_r, from_worker_w), start_new_session=True, close_fds=True)
+        output.close()
+        os.close(to_worker_r)
+        os.close(from_worker_w)
+        self.write_fd, self.read_fd = to_worker_w, from_worker_r
+        _live_workers.add(self.proc.pid)
+
+    def wait_ready(self) -> None:
+        if not self.ready:
+            hello = self._receive(STARTUP_TIMEOUT, "starting the worker (import torch)")
+            if not hello.get("ready"):
+                self.kill()
+                raise WorkerDied("the worker did not start properly", self.output_tail())
+            self.ready = True
+
+    def request(self, message: dict, timeout: float) -> dict:
+        self.wait_ready()
+        try:
+            protocol.send(self.write_fd, message)
+        except OSError:
+            raise self._died("while sending a request") from None
+        return self._receive(timeout, "running your code")
+
+    def _receive(self, timeout: float, doing: str) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                raise WorkerTimeout(
+                    f"timed out after {timeout:g} s while {doing} (an infinite loop, or far too slow?)",
+                    self.output_tail())
+            readable, _, _ = select.select([self.read_fd], [], [], min(left, 1.0))
+            if readable:
+                break
+            if self.proc.poll() is not None:
+                raise self._died(f"while {doing}")
+        try:
+            return protocol.recv(self.read_fd)
+        except EOFError:
+            raise self._died(f"while {doing}") from None
+        except protocol.ProtocolError as e:
+            self.kill()
+            raise WorkerDied(f"the worker broke the grading protocol ({e}); was stdout's pipe written to "
+                             f"directly?", self.output_tail()) from None
+
+    def _died(self, doing: str) -> WorkerDied:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.kill()
+        if code is None:
+            what = "stopped answering"
+        elif code < 0:
+            sig = signal.Signals(-code)
+            what = {
+                signal.SIGSEGV: "crashed with a segmentation fault",
+                signal.SIGXFSZ: f"wrote more than {self.limits.file_mb} MiB (output or files) and was stopped",
+                signal.SIGXCPU: f"used more than {self.limits.cpu_seconds} s of CPU time and was stopped",
+                signal.SIGKILL: "was killed (out of memory, or by another process)",
+            }.get(sig, f"was killed by {sig.name}")
+        else:
+            what = f"exited with status {code} (did your code call sys.exit(), exit() or os._exit()?)"
+        return WorkerDied(f"the process running your code {what} {doing}", self.output_tail())
+
+    def output_tail(self, limit: int = 1500) -> str:
+        try:
+            with open(self.output_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - limit))
+                tail = f.read().decode(errors="replace")
+        except OSError:
+            return ""
+        return ("…" if size > limit else "") + tail.replace(self.code_root, self.display_root)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=5)
+        _live_workers.discard(self.proc.pid)
+        for fd in (self.write_fd, self.read_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.write_fd = self.read_fd = -1
+        kill_orphans()
+
+    def close(self) -> None:
+        """Stop the worker and remove its directory."""
+        self.kill()
+        shutil.rmtree(self.home, ignore_errors=True)
