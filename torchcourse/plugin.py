@@ -38,14 +38,16 @@ class GradingPlugin:
     name = "torchcourse-grading"
 
     def __init__(self, course: course_config.Course, impl_root: Path, *, ref_root: Path | None = None,
-                 limits: Limits = Limits(), label: str = "learner"):
+                 limits: Limits = Limits(), label: str = "learner", only_checks: set[str] | None = None):
         self.course = course
         self.impl_root = Path(impl_root)
         self.ref_root = Path(ref_root or course.solutions_dir)
         self.learner = Implementation(self.impl_root, label=label, limits=limits)
         self.reference: Implementation | None = None
         self.limits = limits
+        self.only_checks = only_checks              # names of the checks to run; None: all
         self.verdicts: dict[str, Verdict] = {}      # nodeid -> verdict, in collection order
+        self.collection_errors: list[str] = []
         self.learner.start()                        # import torch there while pytest collects here
 
     # ------------------------------------------------------------ collection
@@ -64,6 +66,8 @@ class GradingPlugin:
             info = getattr(getattr(item, "function", None), "_check", None)
             if exercise is None or info is None:
                 continue                            # helpers and ungraded tests are not checks
+            if self.only_checks is not None and item.name not in self.only_checks:
+                continue
             self.verdicts[item.nodeid] = Verdict(exercise, item.name, info)
             kept.append(item)
         items[:] = kept
@@ -74,6 +78,11 @@ class GradingPlugin:
         if self.reference is None:
             self.reference = Implementation(self.ref_root, label="reference", limits=self.limits)
         return self.reference
+
+    @pytest.hookimpl
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {str(report.longrepr)[-1500:]}")
 
     # ------------------------------------------------------------ verdicts
 

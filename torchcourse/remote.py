@@ -7,6 +7,7 @@ the judge.
 """
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -31,17 +32,27 @@ class LearnerError(AssertionError):
         super().__init__(self.describe())
 
     def describe(self) -> str:
-        if self.type == "NotImplementedError":
-            text = f"not implemented yet ({self.message or 'NotImplementedError'})"
-        elif self.type == "ForbiddenAPIError":
+        if self.type == "NotImplementedError" and self.message.endswith("not implemented yet"):
+            text = f"not implemented yet: {self.message.removesuffix(': not implemented yet')}"
+            return text + (f" in {_shown(self.where['file'])}, line {self.where['line']}" if self.where else "")
+        if self.type == "ForbiddenAPIError":
             text = self.message
         else:
             text = f"your code raised {self.type}: {self.message}"
         if self.where:
-            text += f"\n  at {self.where['file']}, line {self.where['line']}"
+            text += f"\n  at {_shown(self.where['file'])}, line {self.where['line']}"
             if self.where.get("code"):
                 text += f": {self.where['code']}"
         return text
+
+
+def _shown(path: str) -> str:
+    """A learner's path as they would type it: relative to the current folder when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
 
 
 class LearnerCrash(LearnerError):
@@ -64,7 +75,7 @@ class ImportFailed(LearnerError):
     def describe(self) -> str:
         where = ""
         if self.where:
-            where = f" ({self.where['file']}, line {self.where['line']}"
+            where = f" ({_shown(self.where['file'])}, line {self.where['line']}"
             where += f": {self.where['code']})" if self.where.get("code") else ")"
         return f"your module could not be imported: {self.type}: {self.message}{where}"
 

@@ -20,7 +20,7 @@ _INI = Path(__file__).with_name("graders.ini")
 
 def grade(course: course_config.Course, chapter: course_config.Chapter, impl_root: Path, *,
           exercises: list[course_config.Exercise] | None = None, limits: Limits = Limits(),
-          label: str = "learner", quiet: bool = True) -> RunResult:
+          label: str = "learner", quiet: bool = True, only_checks: set[str] | None = None) -> RunResult:
     exercises = exercises or chapter.exercises
     impl_root = Path(impl_root).resolve()
     started, t0 = now(), time.perf_counter()
@@ -30,7 +30,7 @@ def grade(course: course_config.Course, chapter: course_config.Chapter, impl_roo
         if not path.is_file():
             raise course_config.ConfigError(f"{ex.key}: grader {path} is missing")
         files.append(str(path))
-    plugin = GradingPlugin(course, impl_root, limits=limits, label=label)
+    plugin = GradingPlugin(course, impl_root, limits=limits, label=label, only_checks=only_checks)
     args = [*files, "-c", str(_INI), "--rootdir", str(course.graders_dir), "-p", "no:cacheprovider",
             "--import-mode=importlib", "-q", "-p", "no:randomly"]
     sink = io.StringIO()
@@ -53,8 +53,9 @@ def _exercise_result(ex: course_config.Exercise, impl_root: Path, plugin: Gradin
     result = ExerciseResult(ex.key, ex.title_in(), str(path), sha256_of(path), ex.points)
     verdicts = [v for v in plugin.verdicts.values() if v.exercise == ex.key]
     if not verdicts:
+        why = "\n".join(plugin.collection_errors) or "no function decorated with @check"
         result.checks.append(CheckResult("collected", "grader collected checks", FAILED, 1.0, 0.0, ex.points,
-                                         "the grader collected no checks: this is a defect of the course",
+                                         f"the grader collected no checks (a defect of the course): {why}",
                                          kind="meta"))
         return result
     total = sum(v.info.points for v in verdicts if v.outcome != SKIPPED) or 1.0

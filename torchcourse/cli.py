@@ -1,0 +1,360 @@
+"""The ``course`` command.
+
+Exit codes (documented in README):
+  0  success; for ``check``, every graded check passed
+  1  some checks failed (or ``dev check`` found a defect)
+  2  usage error: unknown chapter or exercise, bad arguments, refused request
+  3  course.toml is missing or invalid
+  4  environment problem: a missing dependency or dataset, an unwritable folder
+  70 internal error of the course engine (a bug: please report it)
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+import time
+from pathlib import Path
+
+from torchcourse import __version__
+from torchcourse import config as course_config
+from torchcourse.i18n import language, t
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_ENV, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+
+
+class UsageError(Exception):
+    pass
+
+
+class EnvironmentProblem(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- helpers
+
+def _course(args) -> course_config.Course:
+    root = Path(args.root).resolve() if args.root else course_config.find_root()
+    return course_config.load(root)
+
+
+def _impl_root(args, course) -> Path:
+    if getattr(args, "impl", None):
+        root = Path(args.impl).resolve()
+        if not root.is_dir():
+            raise UsageError(f"--impl {args.impl}: no such folder")
+        return root
+    return course.exercises_dir
+
+
+def _select(course, chapter: str, exercise: str | None):
+    ch = course.chapter(chapter)
+    return ch, ([ch.exercise(exercise)] if exercise else ch.exercises)
+
+
+def _out():
+    from torchcourse.report import console
+    return console()
+
+
+def _state(course):
+    from torchcourse.state import State
+    state = State(course.root)
+    if state.warning:
+        _out().print(f"[yellow]warning:[/yellow] {state.warning.message}")
+    return state
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_list(args) -> int:
+    from rich.table import Table
+
+    from torchcourse.results import sha256_of
+    course, lang, out = _course(args), language(args.lang), _out()
+    state = _state(course)
+    table = Table(box=None, header_style="bold")
+    for col in ("exercise", "status", "points"):
+        table.add_column(t(col, lang))
+    table.add_column("title")
+    for ch in course.chapters:
+        table.add_row(f"[bold]{ch.id}[/bold]", "", "", f"[bold]{ch.title_in('en')} — {ch.title_in('zh_TW')}"
+                                                      f"[/bold]" if lang == "en" else f"[bold]{ch.title_in(lang)}")
+        for ex in ch.exercises:
+            status = state.status(ex.key, sha256_of(ex.path_in(course.exercises_dir)))
+            entry = state.entry(ex.key)
+            earned = f"{entry.get('score', 0):g}/{ex.points:g}"
+            table.add_row(f"  {ex.key}", t(status, lang), earned, ex.title_in(lang))
+    out.print(table)
+    return EXIT_OK
+
+
+def cmd_progress(args) -> int:
+    from torchcourse.results import sha256_of
+    course, lang, out = _course(args), language(args.lang), _out()
+    state = _state(course)
+    total_points = earned_points = done = count = 0
+    for ch in course.chapters:
+        passed = sum(state.status(ex.key, sha256_of(ex.path_in(course.exercises_dir))) == "passed"
+                     for ex in ch.exercises)
+        pts = sum(state.entry(ex.key).get("score", 0) for ex in ch.exercises)
+        ch_total = sum(ex.points for ex in ch.exercises)
+        bar = "#" * round(20 * passed / len(ch.exercises)) if ch.exercises else ""
+        out.print(f"{ch.id} {ch.title_in(lang):<32} [{bar:<20}] {passed}/{len(ch.exercises)} "
+                  f"{t('passed', lang)}, {pts:g}/{ch_total:g} {t('points', lang)}")
+        total_points += ch_total
+        earned_points += pts
+        done += passed
+        count += len(ch.exercises)
+    out.print(f"\n{t('progress', lang)}: {done}/{count} {t('passed', lang)}, "
+              f"{earned_points:g}/{total_points:g} {t('points', lang)}")
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from torchcourse import results as res
+    from torchcourse.report import show_run
+    from torchcourse.runner import grade
+    course, lang, out = _course(args), language(args.lang), _out()
+    chapter, exercises = _select(course, args.chapter, args.exercise)
+    impl_root = _impl_root(args, course)
+    run = grade(course, chapter, impl_root, exercises=exercises)
+    show_run(run, out, lang, verbose=args.verbose)
+    if impl_root == course.exercises_dir:
+        state = _state(course)
+        for ex in run.exercises:
+            state.record(ex)
+            if ex.passed:
+                state.mark_passed_once(ex.key)
+        state.save()
+    for option, writer in (("json", res.write_json), ("junit", res.write_junit), ("gradescope", res.write_gradescope)):
+        target = getattr(args, option)
+        if target:
+            try:
+                writer([run], Path(target))
+            except OSError as e:
+                raise EnvironmentProblem(f"cannot write {target}: {e.strerror}") from None
+    return EXIT_OK if run.passed else EXIT_FAILED
+
+
+def cmd_hint(args) -> int:
+    course, lang, out = _course(args), language(args.lang), _out()
+    _, (ex,) = _select(course, args.chapter, args.exercise)
+    hints = ex.hints_in(lang)
+    if not hints:
+        out.print(f"No hints for {ex.key} yet.")
+        return EXIT_OK
+    state = _state(course)
+    shown = state.data.setdefault("hints_shown", {})
+    level = args.level if args.level else min(shown.get(ex.key, 0) + 1, len(hints))
+    level = max(1, min(level, len(hints)))
+    for i, hint in enumerate(hints[:level], start=1):
+        out.print(f"[bold]{t('hint', lang)} {i}/{len(hints)}[/bold]  {hint}")
+    if level >= len(hints):
+        out.print(f"[dim]({t('no more hints', lang)}; `course reveal {ex.chapter.id} {ex.id}` after a pass "
+                  f"or with --give-up)[/dim]")
+    else:
+        out.print(f"[dim]`course hint {ex.chapter.id} {ex.id}` again for the next hint[/dim]")
+    shown[ex.key] = max(shown.get(ex.key, 0), level)
+    state.save()
+    return EXIT_OK
+
+
+def cmd_reveal(args) -> int:
+    from rich.syntax import Syntax
+    course, out = _course(args), _out()
+    _, (ex,) = _select(course, args.chapter, args.exercise)
+    state = _state(course)
+    if not (state.ever_passed(ex.key) or state.gave_up(ex.key) or args.give_up):
+        out.print(f"{ex.key} has not passed yet. Keep going: `course hint {ex.chapter.id} {ex.id}`. To see the "
+                  f"solution anyway, say so: `course reveal {ex.chapter.id} {ex.id} --give-up` (recorded).")
+        return EXIT_USAGE
+    if args.give_up and not state.ever_passed(ex.key):
+        state.give_up(ex.key)
+    solution_path = ex.path_in(course.solutions_dir)
+    if not solution_path.is_file():
+        raise EnvironmentProblem(f"the reference solution {solution_path} is not part of this installation")
+    solution = solution_path.read_text(encoding="utf-8")
+    out.print(Syntax(solution, "python", line_numbers=True, theme="ansi_dark"))
+    mine_path = ex.path_in(course.exercises_dir)
+    mine = mine_path.read_text(encoding="utf-8") if mine_path.exists() else ""
+    diff = "".join(difflib.unified_diff(mine.splitlines(keepends=True), solution.splitlines(keepends=True),
+                                        f"yours: {mine_path.relative_to(course.root)}", "reference"))
+    if diff:
+        out.print("[bold]Difference between your file and the reference:[/bold]")
+        out.print(Syntax(diff, "diff", theme="ansi_dark"))
+    if args.apply:
+        saved = state.backup(mine_path, "reveal")
+        mine_path.write_text(solution, encoding="utf-8")
+        out.print(f"Your file now holds the reference; your version is kept in {saved}. "
+                  f"`course restore {saved.name}` brings it back.")
+    return EXIT_OK
+
+
+def cmd_reset(args) -> int:
+    from torchcourse.stubs import stub_for
+    course, out = _course(args), _out()
+    _, exercises = _select(course, args.chapter, args.exercise)
+    state = _state(course)
+    for ex in exercises:
+        path = ex.path_in(course.exercises_dir)
+        stub = stub_for(ex, course)
+        if path.exists() and path.read_text(encoding="utf-8") == stub:
+            out.print(f"{ex.key}: already the original stub")
+            continue
+        saved = state.backup(path, "reset")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(stub, encoding="utf-8")
+        kept = f"; your version is kept as {saved.name} (`course restore {saved.name}`)" if saved else ""
+        out.print(f"{ex.key}: restored the stub{kept}")
+    return EXIT_OK
+
+
+def cmd_backups(args) -> int:
+    course, out = _course(args), _out()
+    backups = _state(course).list_backups()
+    if not backups:
+        out.print("No backups yet: `reset`, `reveal --apply` and `restore` keep one before they change a file.")
+    for b in backups:
+        out.print(b.name)
+    return EXIT_OK
+
+
+def cmd_restore(args) -> int:
+    course, out = _course(args), _out()
+    state = _state(course)
+    matches = [b for b in state.list_backups() if b.name == args.backup or b.name.startswith(args.backup)]
+    if len(matches) != 1:
+        raise UsageError(f"{'no' if not matches else 'more than one'} backup matches {args.backup!r}: "
+                         f"`course backups` lists them")
+    backup = matches[0]
+    _, _, filename = backup.name.split("__", 2)
+    targets = [ex for ex in course.all_exercises() if ex.file == filename]
+    if len(targets) != 1:
+        raise UsageError(f"cannot tell which exercise {backup.name} belongs to")
+    path = targets[0].path_in(course.exercises_dir)
+    saved = state.backup(path, "restore")
+    path.write_text(backup.read_text(encoding="utf-8"), encoding="utf-8")
+    out.print(f"restored {path.relative_to(course.root)} from {backup.name}"
+              + (f" (the file it replaced is kept as {saved.name})" if saved else ""))
+    return EXIT_OK
+
+
+def cmd_watch(args) -> int:
+    from torchcourse.watch import watch
+    return watch(_course(args), args, _out())
+
+
+def cmd_doctor(args) -> int:
+    from torchcourse.doctor import doctor
+    return doctor(args, _out())
+
+
+def cmd_dev(args) -> int:
+    from torchcourse import devcheck
+    course = _course(args)
+    if args.dev_command == "build":
+        return devcheck.build(course, _out(), check_only=args.check)
+    return devcheck.check(course, _out(), chapters=args.chapters, skip_wrong=args.skip_wrong)
+
+
+# ---------------------------------------------------------------- parser
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="course", description="A graded PyTorch course: exercises, hints, checks.")
+    p.add_argument("--version", action="version", version=f"torchcourse {__version__}")
+    p.add_argument("--root", help="course folder (default: found from the current folder, or $COURSE_ROOT)")
+    p.add_argument("--lang", help="en, zh_TW or zh_CN (default: $COURSE_LANG or en)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("list", help="chapters and exercises with their status").set_defaults(fn=cmd_list)
+    sub.add_parser("progress", help="a summary of your progress").set_defaults(fn=cmd_progress)
+
+    c = sub.add_parser("check", help="grade a chapter or one exercise")
+    c.add_argument("chapter")
+    c.add_argument("exercise", nargs="?")
+    c.add_argument("--impl", help="grade this folder instead of exercises/ (e.g. solutions)")
+    c.add_argument("--json", metavar="FILE", help="write machine-readable results")
+    c.add_argument("--junit", metavar="FILE", help="write JUnit XML")
+    c.add_argument("--gradescope", metavar="FILE", help="write Gradescope results.json")
+    c.add_argument("-v", "--verbose", action="store_true", help="show messages of passed checks too")
+    c.set_defaults(fn=cmd_check)
+
+    h = sub.add_parser("hint", help="the next hint for an exercise")
+    h.add_argument("chapter")
+    h.add_argument("exercise")
+    h.add_argument("--level", type=int, help="show hints up to this level")
+    h.set_defaults(fn=cmd_hint)
+
+    r = sub.add_parser("reveal", help="the reference solution, after a pass or an explicit give-up")
+    r.add_argument("chapter")
+    r.add_argument("exercise")
+    r.add_argument("--give-up", action="store_true", help="see it before passing (recorded)")
+    r.add_argument("--apply", action="store_true", help="also copy it into your file (a backup is kept)")
+    r.set_defaults(fn=cmd_reveal)
+
+    s = sub.add_parser("reset", help="restore the stub (a backup of your file is kept)")
+    s.add_argument("chapter")
+    s.add_argument("exercise", nargs="?")
+    s.set_defaults(fn=cmd_reset)
+
+    sub.add_parser("backups", help="list the backups of your files").set_defaults(fn=cmd_backups)
+    rs = sub.add_parser("restore", help="put a backup back (the current file is backed up first)")
+    rs.add_argument("backup", help="a name (or its unique beginning) from `course backups`")
+    rs.set_defaults(fn=cmd_restore)
+
+    w = sub.add_parser("watch", help="re-check the exercise you are editing on every save")
+    w.add_argument("chapter", nargs="?")
+    w.add_argument("--interval", type=float, default=0.5, help="seconds between looks at the files")
+    w.set_defaults(fn=cmd_watch)
+
+    sub.add_parser("doctor", help="check Python, torch, CUDA, data and the sandbox").set_defaults(fn=cmd_doctor)
+
+    d = sub.add_parser("dev", help="authors' tools")
+    dsub = d.add_subparsers(dest="dev_command", required=True, metavar="DEV_COMMAND")
+    b = dsub.add_parser("build", help="regenerate exercises/ from solutions/")
+    b.add_argument("--check", action="store_true", help="only report stubs that differ; exit 1 if any")
+    b.set_defaults(fn=cmd_dev)
+    dc = dsub.add_parser("check", help="reference passes, stubs fail, wrong implementations are caught")
+    dc.add_argument("chapters", nargs="*")
+    dc.add_argument("--skip-wrong", action="store_true", help="skip the wrong implementations")
+    dc.set_defaults(fn=cmd_dev)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    err = None
+    try:
+        return args.fn(args)
+    except course_config.UnknownName as e:
+        err, code = str(e), EXIT_USAGE
+    except UsageError as e:
+        err, code = str(e), EXIT_USAGE
+    except course_config.ConfigError as e:
+        err, code = f"invalid course configuration: {e}", EXIT_CONFIG
+    except EnvironmentProblem as e:
+        err, code = str(e), EXIT_ENV
+    except ModuleNotFoundError as e:
+        err, code = f"missing dependency: {e.name} (`pip install -e .` installs what the course needs)", EXIT_ENV
+    except PermissionError as e:
+        err, code = f"cannot write {e.filename}: permission denied", EXIT_ENV
+    except KeyboardInterrupt:
+        err, code = "interrupted", 130
+    except Exception as e:                     # noqa: BLE001 — the CLI never ends in a bare traceback
+        if args.debug:
+            raise
+        err, code = (f"internal error of the course engine: {type(e).__name__}: {e}\n"
+                     f"  (rerun with --debug for the traceback, and please report it)"), EXIT_INTERNAL
+    print(f"course: {err}", file=sys.stderr)
+    return code
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
