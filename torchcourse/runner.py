@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import time
 from pathlib import Path
 
@@ -31,8 +32,10 @@ def grade(course: course_config.Course, chapter: course_config.Chapter, impl_roo
             raise course_config.ConfigError(f"{ex.key}: grader {path} is missing")
         files.append(str(path))
     plugin = GradingPlugin(course, impl_root, limits=limits, label=label, only_checks=only_checks)
+    # no conftest.py and no auto-loaded plugins: only our graders and our plugin decide anything
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     args = [*files, "-c", str(_INI), "--rootdir", str(course.graders_dir), "-p", "no:cacheprovider",
-            "--import-mode=importlib", "-q", "-p", "no:randomly"]
+            "--noconftest", "--import-mode=importlib", "-q"]
     sink = io.StringIO()
     try:
         with contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import select
 import shutil
@@ -33,6 +34,7 @@ class Limits:
     cpu_seconds: int = 900      # RLIMIT_CPU over the worker's life (a backstop; deadlines are wall clock)
     file_mb: int = 16           # largest file the worker may write, its captured output included
     threads: int = 1            # torch.set_num_threads: timings are fair and a busy core cannot skew them
+    processes: int = 512        # RLIMIT_NPROC (threads count too); not enforced for root
 
 
 class WorkerDied(Exception):
@@ -84,6 +86,38 @@ def kill_orphans(rounds: int = 5) -> None:
                 os.waitpid(pid, 0)
         if not found:
             return
+
+
+@functools.cache
+def _isolation_prefix() -> tuple[str, ...]:
+    """Run the worker in its own PID and network namespaces where the platform allows.
+
+    Inside, the worker sees no process of ours to signal, has no network, and everything it starts dies
+    with it (`--kill-child`, and the namespace's init exiting). A small shell is the namespace's init so
+    that the worker is an ordinary process (signals and limits behave as usual). Without `unshare`
+    (macOS, locked-down kernels) the worker still runs, in its own session, with the same limits.
+    """
+    exe = shutil.which("unshare")
+    if not exe or os.environ.get("TORCHCOURSE_NO_NAMESPACES"):
+        return ()
+    variants = [("--pid", "--fork", "--kill-child", "--net")] if os.geteuid() == 0 else []
+    variants.append(("--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--net"))
+    for flags in variants:
+        try:
+            subprocess.run([exe, *flags, "--", "true"], capture_output=True, timeout=10, check=True)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        return (exe, *flags, "--", "/bin/sh", "-c", '"$@"; exit $?', "sh")
+    return ()
+
+
+def isolation() -> str:
+    """How workers are isolated on this machine, in words (for `course doctor`)."""
+    prefix = _isolation_prefix()
+    if not prefix:
+        return "own session and resource limits (no PID/network namespaces available here)"
+    user = " and user" if "--user" in prefix else ""
+    return f"PID, network{user} namespaces, own session, resource limits"
 
 
 def _scrubbed_env(home: str) -> dict:
@@ -140,11 +174,12 @@ class WorkerProcess:
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         output = open(self.output_path, "ab")
-        cmd = [sys.executable, "-I", "-c", _BOOT, self.lib_root,
+        cmd = [*_isolation_prefix(), sys.executable, "-I", "-c", _BOOT, self.lib_root,
                "--root", self.code_root, "--display-root", self.display_root,
                "--fds", f"{to_worker_r},{from_worker_w}",
                "--threads", str(self.limits.threads), "--memory-mb", str(self.limits.memory_mb),
-               "--cpu-seconds", str(self.limits.cpu_seconds), "--file-mb", str(self.limits.file_mb)]
+               "--cpu-seconds", str(self.limits.cpu_seconds), "--file-mb", str(self.limits.file_mb),
+               "--processes", str(self.limits.processes)]
         env = _scrubbed_env(self.home)
         self.proc = subprocess.Popen(
             cmd, cwd=self.home, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
@@ -200,6 +235,8 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             code = None
         self.kill()
+        if code is not None and code > 128 and _isolation_prefix() and code - 128 in signal.Signals._value2member_map_:
+            code = -(code - 128)                 # the namespace's shell reports a signal as 128 + N
         if code is None:
             what = "stopped answering"
         elif code < 0:

@@ -109,7 +109,8 @@ class Worker:
 
     def op_import(self, request):
         name = request["module"]
-        module = importlib.import_module(name)
+        with forbidden(request.get("forbid", [])):   # armed during import too: no grabbing it early
+            module = importlib.import_module(name)
         return {"result": self.new_handle(module)}
 
     def op_getattr(self, request):
@@ -252,13 +253,15 @@ def describe_exception(exc: BaseException, root: str, display_root: str) -> dict
             "where": where, "traceback": text[-6000:]}
 
 
-def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
+def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int, processes: int) -> None:
     limits = [
         (resource.RLIMIT_CORE, 0),
         (resource.RLIMIT_CPU, cpu_seconds),
         (resource.RLIMIT_FSIZE, file_mb * 1024 * 1024),
         (resource.RLIMIT_NOFILE, 256),
     ]
+    if processes:
+        limits.append((resource.RLIMIT_NPROC, processes))   # enforced when the worker is not root
     if memory_mb:
         # RLIMIT_DATA, not RLIMIT_AS: importing torch alone reserves about 3 GiB of address space.
         limits.append((resource.RLIMIT_DATA, memory_mb * 1024 * 1024))
@@ -278,13 +281,14 @@ def main(argv=None) -> None:
     parser.add_argument("--memory-mb", type=int, default=4096)
     parser.add_argument("--cpu-seconds", type=int, default=900)
     parser.add_argument("--file-mb", type=int, default=16)
+    parser.add_argument("--processes", type=int, default=0)
     args = parser.parse_args(argv)
     read_fd, write_fd = (int(x) for x in args.fds.split(","))
 
     import torch
 
     torch.set_num_threads(args.threads)
-    set_limits(args.memory_mb, args.cpu_seconds, args.file_mb)
+    set_limits(args.memory_mb, args.cpu_seconds, args.file_mb, args.processes)
     sys.path.insert(0, args.root)
     worker = Worker(args.root, args.display_root)
     protocol.send(write_fd, {"ready": True, "torch": torch.__version__, "pid": os.getpid()})
