@@ -38,12 +38,14 @@ class GradingPlugin:
     name = "torchcourse-grading"
 
     def __init__(self, course: course_config.Course, impl_root: Path, *, ref_root: Path | None = None,
-                 limits: Limits = Limits(), label: str = "learner", only_checks: set[str] | None = None):
+                 limits: Limits = Limits(), label: str = "learner", only_checks: set[str] | None = None,
+                 reference: Implementation | None = None):
         self.course = course
         self.impl_root = Path(impl_root)
         self.ref_root = Path(ref_root or course.solutions_dir)
         self.learner = Implementation(self.impl_root, label=label, limits=limits)
-        self.reference: Implementation | None = None
+        self.reference = reference                  # may be shared across runs (batch grading): it is ours
+        self.owns_reference = reference is None
         self.limits = limits
         self.only_checks = only_checks              # names of the checks to run; None: all
         self.verdicts: dict[str, Verdict] = {}      # nodeid -> verdict, in collection order
@@ -112,7 +114,7 @@ class GradingPlugin:
 
     def close(self) -> None:
         self.learner.close()
-        if self.reference is not None:
+        if self.reference is not None and self.owns_reference:
             self.reference.close()
 
     # ------------------------------------------------------------ fixtures

@@ -12,6 +12,7 @@ import pytest
 
 from torchcourse import config as course_config
 from torchcourse.plugin import GradingPlugin
+from torchcourse.remote import Implementation
 from torchcourse.results import (FAILED, PASSED, SKIPPED, CheckResult, ExerciseResult, RunResult, environment,
                                  now, sha256_of)
 from torchcourse.sandbox import Limits
@@ -21,7 +22,13 @@ _INI = Path(__file__).with_name("graders.ini")
 
 def grade(course: course_config.Course, chapter: course_config.Chapter, impl_root: Path, *,
           exercises: list[course_config.Exercise] | None = None, limits: Limits = Limits(),
-          label: str = "learner", quiet: bool = True, only_checks: set[str] | None = None) -> RunResult:
+          label: str = "learner", quiet: bool = True, only_checks: set[str] | None = None,
+          reference: Implementation | None = None) -> RunResult:
+    """Grade ``exercises`` (default: the whole chapter) of the implementation in ``impl_root``.
+
+    ``reference``: an already running reference Implementation to reuse for speed checks (batch grading);
+    by default one is started when a speed check needs it.
+    """
     exercises = exercises or chapter.exercises
     impl_root = Path(impl_root).resolve()
     started, t0 = now(), time.perf_counter()
@@ -31,7 +38,8 @@ def grade(course: course_config.Course, chapter: course_config.Chapter, impl_roo
         if not path.is_file():
             raise course_config.ConfigError(f"{ex.key}: grader {path} is missing")
         files.append(str(path))
-    plugin = GradingPlugin(course, impl_root, limits=limits, label=label, only_checks=only_checks)
+    plugin = GradingPlugin(course, impl_root, limits=limits, label=label, only_checks=only_checks,
+                           reference=reference)
     # no conftest.py and no auto-loaded plugins: only our graders and our plugin decide anything
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     args = [*files, "-c", str(_INI), "--rootdir", str(course.graders_dir), "-p", "no:cacheprovider",
