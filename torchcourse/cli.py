@@ -259,6 +259,92 @@ def cmd_dev(args) -> int:
     return devcheck.check(course, _out(), chapters=args.chapters, skip_wrong=args.skip_wrong)
 
 
+def _classroom_chapter(course, name: str, only: list[str] | None):
+    chapter = course.chapter(name)
+    return chapter, ([chapter.exercise(e) for e in only] if only else chapter.exercises)
+
+
+def cmd_grade(args) -> int:
+    from torchcourse.classroom import batch
+    course, out = _course(args), _out()
+    chapter, exercises = _classroom_chapter(course, args.chapter, args.exercise)
+    subs_dir = Path(args.submissions)
+    if not subs_dir.is_dir():
+        raise UsageError(f"{args.submissions}: no such folder")
+    out_dir = Path(args.out or f"gradebook-{chapter.id}")
+    try:
+        batch.check_outside(out_dir, subs_dir)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    submissions = batch.discover(subs_dir, course, chapter, exercises)
+    if not submissions:
+        raise UsageError(f"{args.submissions}: no student folders in it (expected one folder per student)")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    try:
+        records, wall = batch.grade_submissions(course, chapter, submissions, exercises=exercises, jobs=args.jobs,
+                                                timeout=args.timeout)
+    except batch.BatchError as e:
+        raise EnvironmentProblem(str(e)) from None
+    per = wall / len(records)
+    try:
+        written = batch.write_gradebook(records, out_dir, chapter, exercises, gradescope=args.gradescope,
+                                        meta={"wall_s": round(wall, 3), "jobs": args.jobs,
+                                              "seconds_per_submission": round(per, 3)})
+    except OSError as e:
+        raise EnvironmentProblem(f"cannot write the gradebook in {out_dir}: {e.strerror}") from None
+    errors = [r for r in records if r["status"] == "error"]
+    from rich.markup import escape
+    for r in records:
+        mark = "[red]ERROR[/red]" if r["status"] == "error" else f"{r['score']:g}/{r['max_score']:g}"
+        out.print(f"{escape(r['student']):<24} {mark}")
+    out.print(f"{len(records)} submissions graded in {wall:.1f} s ({per:.2f} s per submission, {args.jobs} jobs); "
+              f"gradebook: {written[0]}, {written[1]}" + (f", {len(written) - 2} Gradescope files" if args.gradescope
+                                                          else ""))
+    if errors:
+        out.print(f"[red]{len(errors)} submission(s) could not be graded:[/red] "
+                  + escape(", ".join(r["student"] for r in errors)) + " (see the notes column of the gradebook)")
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def cmd_nbgrader(args) -> int:
+    from torchcourse.classroom import nbgrader as nbg
+    course, out = _course(args), _out()
+    try:
+        if args.nbgrader_command == "build":
+            chapters = [course.chapter(c) for c in args.chapters] if args.chapters else course.chapters
+            if args.exercise and len(chapters) != 1:
+                raise UsageError("--exercise needs exactly one chapter")
+            written = nbg.build(course, Path(args.dir), chapters, only=args.exercise, course_id=args.course_id,
+                                force=args.force)
+            for path in written:
+                out.print(f"wrote {path}")
+            out.print(f"nbgrader course ready in {args.dir}: cd there and run `nbgrader generate_assignment "
+                      f"{chapters[0].id}`; grade with `course nbgrader autograde {chapters[0].id} --dir {args.dir}`")
+            return EXIT_OK
+        report = nbg.autograde(course, Path(args.dir), args.assignment, students=args.student, jobs=args.jobs,
+                               execute=args.execute, run_nbgrader=not args.skip_nbgrader, out=out)
+    except nbg.NbgraderMissing as e:
+        raise EnvironmentProblem(str(e)) from None
+    except nbg.NbgraderFailed as e:
+        raise EnvironmentProblem(str(e)) from None
+    except nbg.CourseDirError as e:
+        raise UsageError(str(e)) from None
+    return EXIT_FAILED if report.errors else EXIT_OK
+
+
+def cmd_gradescope(args) -> int:
+    from torchcourse.classroom import gradescope
+    course, out = _course(args), _out()
+    chapter = course.chapter(args.chapter)
+    try:
+        path = gradescope.bundle(course, chapter, Path(args.out))
+    except OSError as e:
+        raise EnvironmentProblem(f"cannot write {args.out}: {e.strerror or e}") from None
+    out.print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 
 def parser() -> argparse.ArgumentParser:
@@ -311,6 +397,44 @@ def parser() -> argparse.ArgumentParser:
     w.set_defaults(fn=cmd_watch)
 
     sub.add_parser("doctor", help="check Python, torch, CUDA, data and the sandbox").set_defaults(fn=cmd_doctor)
+
+    g = sub.add_parser("grade", help="instructors: grade a folder of student submissions into a gradebook")
+    g.add_argument("submissions", help="a folder with one sub-folder per student")
+    g.add_argument("--chapter", required=True)
+    g.add_argument("--exercise", action="append", help="grade only this exercise (repeatable)")
+    g.add_argument("--jobs", "-j", type=int, default=max(1, min(4, os.cpu_count() or 1)),
+                   help="grading processes in parallel (default: CPU cores, at most 4)")
+    g.add_argument("--out", help="gradebook folder (default: gradebook-CHAPTER); never inside SUBMISSIONS")
+    g.add_argument("--gradescope", action="store_true", help="also write a Gradescope results.json per student")
+    g.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per submission (default 900)")
+    g.set_defaults(fn=cmd_grade)
+
+    nb = sub.add_parser("nbgrader", help="instructors: build an nbgrader course and grade it outside the kernel")
+    nbsub = nb.add_subparsers(dest="nbgrader_command", required=True, metavar="NBGRADER_COMMAND")
+    nbb = nbsub.add_parser("build", help="nbgrader_config.py and source/<chapter>/ notebooks from solutions/")
+    nbb.add_argument("chapters", nargs="*", help="default: every chapter")
+    nbb.add_argument("--dir", default="nbgrader", help="the nbgrader course folder (default: ./nbgrader)")
+    nbb.add_argument("--exercise", action="append", help="only this exercise of the one chapter (repeatable)")
+    nbb.add_argument("--course-id", help="nbgrader course id (default: from course.toml)")
+    nbb.add_argument("--force", action="store_true", help="overwrite existing source notebooks")
+    nbb.set_defaults(fn=cmd_nbgrader)
+    nba = nbsub.add_parser("autograde", help="nbgrader autograde, then scores from the isolated runner")
+    nba.add_argument("assignment", help="the assignment (chapter id) to grade")
+    nba.add_argument("--dir", default="nbgrader", help="the nbgrader course folder (default: ./nbgrader)")
+    nba.add_argument("--student", action="append", help="only this student (repeatable)")
+    nba.add_argument("--jobs", "-j", type=int, default=max(1, min(4, os.cpu_count() or 1)))
+    nba.add_argument("--execute", action="store_true",
+                     help="let nbgrader also execute the notebooks in a kernel (slower; never decides the score)")
+    nba.add_argument("--skip-nbgrader", action="store_true",
+                     help="do not run `nbgrader autograde` (it was run already): only grade and write scores")
+    nba.set_defaults(fn=cmd_nbgrader)
+
+    gs = sub.add_parser("gradescope", help="instructors: a Gradescope autograder bundle")
+    gssub = gs.add_subparsers(dest="gradescope_command", required=True, metavar="GRADESCOPE_COMMAND")
+    gsb = gssub.add_parser("bundle", help="autograder.zip (setup.sh, run_autograder) for one chapter")
+    gsb.add_argument("chapter")
+    gsb.add_argument("out", help="the zip file to write")
+    gsb.set_defaults(fn=cmd_gradescope)
 
     d = sub.add_parser("dev", help="authors' tools")
     dsub = d.add_subparsers(dest="dev_command", required=True, metavar="DEV_COMMAND")

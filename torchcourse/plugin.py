@@ -39,7 +39,7 @@ class GradingPlugin:
 
     def __init__(self, course: course_config.Course, impl_root: Path, *, ref_root: Path | None = None,
                  limits: Limits = Limits(), label: str = "learner", only_checks: set[str] | None = None,
-                 reference: Implementation | None = None):
+                 reference: Implementation | None = None, speed_only: bool = False):
         self.course = course
         self.impl_root = Path(impl_root)
         self.ref_root = Path(ref_root or course.solutions_dir)
@@ -48,6 +48,7 @@ class GradingPlugin:
         self.owns_reference = reference is None
         self.limits = limits
         self.only_checks = only_checks              # names of the checks to run; None: all
+        self.speed_only = speed_only
         self.verdicts: dict[str, Verdict] = {}      # nodeid -> verdict, in collection order
         self.collection_errors: list[str] = []
         self.learner.start()                        # import torch there while pytest collects here
@@ -69,6 +70,8 @@ class GradingPlugin:
             if exercise is None or info is None:
                 continue                            # helpers and ungraded tests are not checks
             if self.only_checks is not None and item.name not in self.only_checks:
+                continue
+            if self.speed_only and not info.speed:
                 continue
             self.verdicts[item.nodeid] = Verdict(exercise, item.name, info)
             kept.append(item)

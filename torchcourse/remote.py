@@ -224,8 +224,9 @@ class Implementation:
         if tag == "device":
             return torch.device(str(value.get("v")))
         if tag == "handle":
-            return Handle(self, int(value["id"]), str(value.get("type", "?")), bool(value.get("callable")),
-                          forbid)
+            handle = Handle(self, int(value["id"]), str(value.get("type", "?")), bool(value.get("callable")), forbid)
+            handle.is_tensor = bool(value.get("is_tensor"))
+            return handle
         if tag == "foreign":
             return Foreign(value)
         raise protocol.ProtocolError(f"unknown record {tag!r}")
@@ -243,7 +244,8 @@ class Handle:
     """An object that lives in the worker. Attribute access and calls are requests; results come back
     as data or as further handles. Calls through a handle carry its exercise's forbidden APIs."""
 
-    __slots__ = ("_impl", "_id", "_type", "_callable", "_forbid", "_generation", "_timeout", "_module_name")
+    __slots__ = ("_impl", "_id", "_type", "_callable", "_forbid", "_generation", "_timeout", "_module_name",
+                 "is_tensor")
 
     def __init__(self, impl: Implementation, handle_id: int, type_name: str, is_callable: bool,
                  forbid: tuple[str, ...] = ()):
@@ -255,6 +257,7 @@ class Handle:
         self._generation = impl.generation
         self._timeout = None        # None: the implementation's current default
         self._module_name = None    # a module handle is re-imported after a restart; other objects are lost
+        self.is_tensor = False      # the worker says it is a tensor (a subclass: plain tensors arrive as data)
 
     @property
     def type_name(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import os
 import resource
@@ -18,6 +19,9 @@ import sys
 import traceback
 
 from torchcourse import protocol
+
+
+FILE_LIMIT_MB = 16      # set from --file-mb at start
 
 
 class ForbiddenAPIError(RuntimeError):
@@ -96,7 +100,7 @@ class Worker:
         self.objects[handle_id] = value
         kind = type(value)
         return {"__t__": "handle", "id": handle_id, "type": f"{kind.__module__}.{kind.__qualname__}",
-                "callable": callable(value)}
+                "callable": callable(value), "is_tensor": isinstance(value, sys.modules["torch"].Tensor)}
 
     # ------------------------------------------------------------ requests
 
@@ -249,6 +253,8 @@ def describe_exception(exc: BaseException, root: str, display_root: str) -> dict
     message = str(exc)
     if isinstance(exc, SyntaxError):
         message = f"{exc.msg}"
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        message += f" (the sandbox allows {FILE_LIMIT_MB} MiB per file, printed output included)"
     return {"type": type(exc).__name__, "message": message[:4000].replace(root, display_root),
             "where": where, "traceback": text[-6000:]}
 
@@ -289,6 +295,8 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(args.threads)
     set_limits(args.memory_mb, args.cpu_seconds, args.file_mb, args.processes)
+    global FILE_LIMIT_MB
+    FILE_LIMIT_MB = args.file_mb
     sys.path.insert(0, args.root)
     worker = Worker(args.root, args.display_root)
     protocol.send(write_fd, {"ready": True, "torch": torch.__version__, "pid": os.getpid()})

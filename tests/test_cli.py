@@ -1,0 +1,182 @@
+"""The `course` command as a learner meets it: exit codes, messages instead of tracebacks, nothing lost."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from torchcourse.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A private copy of the course (ch10 only is graded here), as a learner's clone would be."""
+    dest = tmp_path / "course"
+    dest.mkdir()
+    shutil.copyfile(ROOT / "course.toml", dest / "course.toml")
+    for folder in ("solutions", "graders", "exercises"):
+        shutil.copytree(ROOT / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.chdir(dest)
+    monkeypatch.delenv("COURSE_ROOT", raising=False)
+    return dest
+
+
+def run(*args) -> int:
+    return main(list(args))
+
+
+def test_unknown_chapter_suggests(home, capsys):
+    assert run("check", "ch1O") == 2
+    err = capsys.readouterr().err
+    assert "unknown chapter 'ch1O'" in err and "Did you mean ch10" in err and "Traceback" not in err
+
+
+def test_unknown_exercise_suggests(home, capsys):
+    assert run("hint", "ch10", "sdap") == 2
+    assert "Did you mean sdpa" in capsys.readouterr().err
+
+
+def test_stub_fails_and_reference_passes(home, capsys):
+    assert run("check", "ch10", "causal_mask") == 1
+    out = capsys.readouterr().out
+    assert "not implemented yet" in out and "\x1b[" not in out      # plain text when not on a terminal
+    assert run("check", "ch10", "causal_mask", "--impl", "solutions") == 0
+
+
+def test_syntax_error_shows_file_and_line(home, capsys):
+    path = home / "exercises" / "ch10_attention" / "causal_mask.py"
+    path.write_text(path.read_text().replace('"""', '"""', 1) + "\ndef broken(:\n")
+    assert run("check", "ch10", "causal_mask") == 1
+    out = capsys.readouterr().out
+    assert "SyntaxError" in out and "causal_mask.py" in out and "line" in out
+
+
+def test_missing_exercise_file(home, capsys):
+    (home / "exercises" / "ch10_attention" / "causal_mask.py").unlink()
+    assert run("check", "ch10", "causal_mask") == 1
+    assert "is missing: `course reset ch10 causal_mask`" in capsys.readouterr().out
+    assert run("reset", "ch10", "causal_mask") == 0
+    assert (home / "exercises" / "ch10_attention" / "causal_mask.py").is_file()
+
+
+def test_exports(home, tmp_path):
+    files = {k: tmp_path / f"out.{k}" for k in ("json", "junit", "gradescope")}
+    code = run("check", "ch10", "causal_mask", "--impl", "solutions", "--json", str(files["json"]),
+               "--junit", str(files["junit"]), "--gradescope", str(files["gradescope"]))
+    assert code == 0
+    data = json.loads(files["json"].read_text())
+    (result,) = data["runs"]
+    (exercise,) = result["exercises"]
+    assert exercise["id"] == "ch10.causal_mask" and len(exercise["sha256"]) == 64
+    assert result["environment"]["torch"] and "cuda" in result["environment"]
+    assert all({"name", "outcome", "points", "max_points", "message"} <= set(c) for c in exercise["checks"])
+    suites = ET.parse(files["junit"]).getroot()
+    assert suites.find("testsuite").get("name") == "ch10.causal_mask"
+    gs = json.loads(files["gradescope"].read_text())
+    assert gs["tests"] and all({"score", "max_score", "output", "visibility"} <= set(t) for t in gs["tests"])
+    assert abs(gs["score"] - sum(t["score"] for t in gs["tests"])) < 1e-6
+
+
+def test_unwritable_export_is_an_environment_error(home, capsys):
+    assert run("check", "ch10", "causal_mask", "--impl", "solutions", "--json", "/proc/nope/out.json") == 4
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_reset_and_reveal_keep_backups(home, capsys):
+    path = home / "exercises" / "ch10_attention" / "causal_mask.py"
+    mine = path.read_text() + "\n# my precious notes\n"
+    path.write_text(mine)
+    assert run("reveal", "ch10", "causal_mask") == 2                    # not passed, no give-up
+    assert "--give-up" in capsys.readouterr().out
+    assert run("reveal", "ch10", "causal_mask", "--give-up", "--apply") == 0
+    assert "BEGIN SOLUTION" in path.read_text()
+    assert run("reset", "ch10", "causal_mask") == 0
+    assert "not implemented yet" in path.read_text()
+    backups = sorted((home / ".course" / "backups").iterdir())
+    assert len(backups) == 2 and any(b.read_text() == mine for b in backups)
+    mine_backup = next(b for b in backups if b.read_text() == mine)
+    assert run("restore", mine_backup.name) == 0
+    assert path.read_text() == mine
+    state = json.loads((home / ".course" / "state.json").read_text())
+    assert "ch10.causal_mask" in state["gave_up"]
+
+
+def test_hints_are_progressive(home, capsys):
+    run("hint", "ch10", "sdpa")
+    first = capsys.readouterr().out
+    run("hint", "ch10", "sdpa")
+    second = capsys.readouterr().out
+    assert "1/" in first and "2/" not in first and "2/" in second
+
+
+def test_progress_and_list_after_a_pass(home, capsys):
+    shutil.copyfile(home / "solutions" / "ch10_attention" / "causal_mask.py",
+                    home / "exercises" / "ch10_attention" / "causal_mask.py")
+    assert run("check", "ch10", "causal_mask") == 0
+    capsys.readouterr()
+    assert run("list") == 0
+    listing = capsys.readouterr().out
+    assert "ch10.causal_mask" in listing and "passed" in listing and "注意力" in listing
+    assert run("progress") == 0
+    assert "1/" in capsys.readouterr().out
+    assert run("--lang", "zh_TW", "list") == 0
+    assert "通過" in capsys.readouterr().out
+
+
+def test_corrupt_state_is_rebuilt(home, capsys):
+    (home / ".course").mkdir()
+    (home / ".course" / "state.json").write_text("{not json")
+    assert run("list") == 0
+    out = capsys.readouterr().out
+    assert "unreadable" in out and (home / ".course" / "state.json.unreadable").exists()
+    (home / ".course" / "state.json").write_text(json.dumps({"schema": 99, "exercises": {}}))
+    assert run("progress") == 0
+    assert "unreadable" in capsys.readouterr().out
+
+
+def test_invalid_course_toml(home, capsys):
+    (home / "course.toml").write_text("schema_version = 1\n[[chapter]]\nid = 'one'\n")
+    assert run("list") == 3
+    assert "invalid course configuration" in capsys.readouterr().err
+
+
+def test_no_course_here(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COURSE_ROOT", str(tmp_path))
+    assert run("list") == 3
+
+
+def test_watch_rechecks_on_save(home):
+    import argparse
+    import threading
+    import time
+
+    from torchcourse import config
+    from torchcourse.report import console
+    from torchcourse.watch import watch
+    course = config.load(home)
+    target = home / "exercises" / "ch10_attention" / "causal_mask.py"
+
+    def save_later():
+        time.sleep(1.0)
+        shutil.copyfile(home / "solutions" / "ch10_attention" / "causal_mask.py", target)
+    threading.Thread(target=save_later).start()
+    code = watch(course, argparse.Namespace(chapter="ch10", interval=0.2), console(), max_checks=1)
+    assert code == 0
+    state = json.loads((home / ".course" / "state.json").read_text())
+    assert state["exercises"]["ch10.causal_mask"]["status"] == "passed"
+
+
+def test_console_script_end_to_end(home):
+    """The installed `course` command, in a child process: exit code and stderr, no traceback."""
+    exe = shutil.which("course", path=os.path.dirname(sys.executable)) or "course"
+    proc = subprocess.run([exe, "check", "ch99"], capture_output=True, text=True, cwd=home, timeout=120)
+    assert proc.returncode == 2 and "unknown chapter" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,215 @@
+"""`nox -s bench` / `python -m torchcourse.bench`: what grading costs and how fast the references are.
+
+Reports, on this machine:
+1. per chapter, the wall time of `course check CH --impl solutions` in a fresh process (torch import, the
+   worker's start and every check included) — what a learner waits for;
+2. each reference solution's speed against the PyTorch built-in it re-implements (single thread, median);
+3. the cost of isolation: a worker's start, and one call into a running worker;
+4. with --flake N: the speed checks of the references run N times with the other core kept busy.
+
+Results are printed and written to bench-results/bench.json.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import multiprocessing
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from torchcourse import config
+
+
+def _time(fn, *args, repeat: int = 15, number: int = 3) -> float:
+    fn(*args)
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn(*args)
+        samples.append((time.perf_counter() - start) / number)
+    return statistics.median(samples)
+
+
+def _load(course, key: str):
+    ex = course.exercise(key)
+    path = ex.path_in(course.solutions_dir)
+    spec = importlib.util.spec_from_file_location(f"_bench_{ex.chapter.dir}_{ex.id}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cases(course):
+    """(exercise, what, reference call, built-in call) at the sizes the speed checks use."""
+    F = torch.nn.functional
+    g = torch.Generator().manual_seed(0)
+    cases = []
+
+    def add(key, what, ref, builtin):
+        try:
+            course.exercise(key)
+        except config.UnknownName:
+            return
+        cases.append((key, what, ref, builtin))
+
+    x, y = torch.randn(600, 64, generator=g), torch.randn(500, 64, generator=g)
+    add("ch01.pairwise", "torch.cdist(x, y) ** 2", lambda m: m.pairwise_sq_distances(x, y), lambda: torch.cdist(x, y) ** 2)
+    labels = torch.randint(0, 100, (20000,), generator=g)
+    add("ch01.one_hot", "F.one_hot", lambda m: m.one_hot(labels, 100), lambda: F.one_hot(labels, 100).float())
+    series = torch.randn(64, 4096, generator=g)
+    add("ch01.windows", "Tensor.unfold", lambda m: m.sliding_windows(series, 32, 4),
+        lambda: series.unfold(-1, 32, 4))
+    v = torch.randn(4096, 256, generator=g)
+    add("ch01.normalize", "F.normalize", lambda m: m.l2_normalize(v), lambda: F.normalize(v, dim=-1))
+    q, k, val = (torch.randn(8, 8, 128, 64, generator=g) for _ in range(3))
+
+    def sdpa_builtin():
+        # the built-in does not return the weights; computing them the usual way is part of the job
+        w = torch.softmax(q @ k.transpose(-2, -1) / 8.0, dim=-1)
+        return F.scaled_dot_product_attention(q, k, val), w
+    add("ch10.sdpa", "F.scaled_dot_product_attention + weights", lambda m: m.scaled_dot_product_attention(q, k, val),
+        sdpa_builtin)
+    return cases
+
+
+def reference_vs_builtin(course) -> list[dict]:
+    torch.set_num_threads(1)
+    rows = []
+    modules = {}
+    for key, what, ref_call, builtin_call in _cases(course):
+        module = modules.setdefault(key, _load(course, key))
+        ref_s = _time(ref_call, module)
+        builtin_s = _time(builtin_call)
+        rows.append({"exercise": key, "builtin": what, "reference_ms": ref_s * 1e3, "builtin_ms": builtin_s * 1e3,
+                     "ratio": ref_s / builtin_s})
+    rows += _module_cases(course)
+    return rows
+
+
+def _module_cases(course) -> list[dict]:
+    rows = []
+    try:
+        course.exercise("ch10.mha")
+    except config.UnknownName:
+        return rows
+    mha_mod = _load(course, "ch10.mha")
+    B, T, E, H = 8, 128, 256, 8
+    mine = mha_mod.MultiHeadAttention(E, H)
+    theirs = torch.nn.MultiheadAttention(E, H, batch_first=True)
+    theirs.load_state_dict(mine.state_dict())
+    x = torch.randn(B, T, E)
+    with torch.no_grad():
+        ref_s = _time(lambda: mine(x))
+        builtin_s = _time(lambda: theirs(x, x, x))
+    rows.append({"exercise": "ch10.mha", "builtin": "nn.MultiheadAttention", "reference_ms": ref_s * 1e3,
+                 "builtin_ms": builtin_s * 1e3, "ratio": ref_s / builtin_s})
+    return rows
+
+
+def check_wall_times(course, chapters) -> list[dict]:
+    rows = []
+    for ch in chapters:
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "torchcourse.cli", "--root", str(course.root), "check", ch.id,
+                               "--impl", str(course.solutions_dir)], capture_output=True, text=True)
+        rows.append({"chapter": ch.id, "wall_s": time.perf_counter() - start, "exit_code": proc.returncode,
+                     "checks": proc.stdout.count("PASS") + proc.stdout.count("FAIL")})
+    return rows
+
+
+def isolation_cost() -> dict:
+    from torchcourse.remote import Implementation
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        impl = Implementation(Path(tmp), label="bench")
+        torch_mod = impl.module("torch")
+        started = time.perf_counter() - start
+        ones = torch_mod.ones
+        calls = []
+        for _ in range(300):
+            t0 = time.perf_counter()
+            ones(3)
+            calls.append(time.perf_counter() - t0)
+        impl.close()
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch"], check=True)
+    torch_import = time.perf_counter() - start
+    return {"worker_start_s": started, "call_ms_median": statistics.median(calls) * 1e3,
+            "python_import_torch_s": torch_import}
+
+
+def _busy(stop):
+    while not stop.is_set():
+        sum(i * i for i in range(10000))
+
+
+def flake_runs(course, runs: int) -> dict:
+    """Run every speed check of the references `runs` times while another process keeps a core busy."""
+    from torchcourse.runner import grade
+    stop = multiprocessing.Event()
+    hog = multiprocessing.Process(target=_busy, args=(stop,), daemon=True)
+    hog.start()
+    outcomes = {}
+    try:
+        for _ in range(runs):
+            for ch in course.chapters:
+                speed = [ex for ex in ch.exercises if "speed_max_ratio" in ex.thresholds]
+                if not speed:
+                    continue
+                run = grade(course, ch, course.solutions_dir, exercises=speed, speed_only=True)
+                for ex in run.exercises:
+                    for c in ex.checks:
+                        if c.kind == "speed":
+                            outcomes.setdefault(f"{ex.key}.{c.name}", []).append(c.outcome)
+    finally:
+        stop.set()
+        hog.join(5)
+    return {name: {"passed": o.count("passed"), "runs": len(o)} for name, o in outcomes.items()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m torchcourse.bench")
+    parser.add_argument("chapters", nargs="*")
+    parser.add_argument("--flake", type=int, default=0, help="run the speed checks N times under load")
+    parser.add_argument("--out", default="bench-results/bench.json")
+    args = parser.parse_args(argv)
+    course = config.load(config.find_root())
+    chapters = [course.chapter(c) for c in args.chapters] if args.chapters else course.chapters
+    report = {"machine": {"cpus": multiprocessing.cpu_count(), "torch": torch.__version__,
+                          "cuda": torch.cuda.is_available()}}
+    print("== course check on the reference, fresh process (wall seconds)")
+    report["check_wall"] = check_wall_times(course, chapters)
+    for row in report["check_wall"]:
+        print(f"  {row['chapter']}: {row['wall_s']:.2f} s  ({row['checks']} checks, exit {row['exit_code']})")
+    print("== reference vs PyTorch built-in (1 thread, median)")
+    report["reference_speed"] = reference_vs_builtin(course)
+    for row in report["reference_speed"]:
+        print(f"  {row['exercise']:<16} {row['reference_ms']:8.3f} ms vs {row['builtin']}: {row['builtin_ms']:8.3f} ms"
+              f"  -> {row['ratio']:.2f}x")
+    print("== isolation")
+    report["isolation"] = isolation_cost()
+    iso = report["isolation"]
+    print(f"  worker start (incl. import torch) {iso['worker_start_s']:.2f} s; one call {iso['call_ms_median']:.3f} ms;"
+          f" plain `python -c 'import torch'` {iso['python_import_torch_s']:.2f} s")
+    if args.flake:
+        print(f"== speed checks of the references, {args.flake} runs with the other core busy")
+        report["flake"] = flake_runs(course, args.flake)
+        for name, o in report["flake"].items():
+            print(f"  {name}: {o['passed']}/{o['runs']} passed")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
