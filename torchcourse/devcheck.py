@@ -14,6 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.markup import escape
+
 from torchcourse import stubs
 from torchcourse.results import FAILED, PASSED, SKIPPED
 from torchcourse.runner import grade
@@ -50,7 +52,7 @@ def read_constants(path: Path) -> dict:
 def grade_wrong(course, wrong: WrongImpl, workdir: Path):
     """Grade one wrong implementation, placed in a copy of the reference chapter."""
     ex = wrong.exercise
-    root = workdir / wrong.path.stem
+    root = workdir / ex.id / wrong.path.stem
     chapter_dir = root / ex.chapter.dir
     shutil.copytree(course.solutions_dir / ex.chapter.dir, chapter_dir,
                     ignore=shutil.ignore_patterns("__pycache__"))
@@ -104,7 +106,7 @@ def check(course, out, *, chapters=(), skip_wrong: bool = False) -> int:
         for chapter in selected:
             problems += chapter_problems(course, chapter, Path(tmp), out, skip_wrong=skip_wrong)
     for p in problems:
-        out.print(f"[red]problem:[/red] {p}")
+        out.print(f"[red]problem:[/red] {escape(p)}")
     out.print("[green]dev check passed[/green]" if not problems else f"[red]{len(problems)} problem(s)[/red]")
     return 1 if problems else 0
 
@@ -140,5 +142,5 @@ def chapter_problems(course, chapter, workdir: Path, out, *, skip_wrong: bool = 
         found = wrong_problems(wrong, result)
         problems += [f"{wrong.exercise.key}: {p}" for p in found]
         mark = "[green]caught[/green]" if not found else "[red]NOT caught[/red]"
-        out.print(f"  {wrong.exercise.key} {wrong.path.stem}: {mark} ({wrong.mistake})")
+        out.print(f"  {wrong.exercise.key} {wrong.path.stem}: {mark} ({escape(wrong.mistake)})")
     return problems

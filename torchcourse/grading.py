@@ -18,7 +18,7 @@ from torchcourse.static_scan import find_forbidden
 
 __all__ = [
     "check", "assert_close", "diagnose", "expect_tensor", "expect_raises", "grad_of", "params",
-    "param_grads", "buffers", "load_state", "speed_ratio", "threshold", "forbidden_api_check", "LearnerError",
+    "param_grads", "buffers", "load_state", "speed_ratio", "assert_fast", "threshold", "forbidden_api_check", "LearnerError",
     "current_exercise",
 ]
 
@@ -83,8 +83,11 @@ def _describe(value) -> str:
     return f"{type(value).__name__} {value!r}"[:200]
 
 
-def expect_tensor(out, *, shape=None, dtype=None, device=None, what: str = "the result"):
-    """Fail unless ``out`` is a plain tensor with the given shape, dtype and device type."""
+def expect_tensor(out, *, shape=None, dtype=None, device=None, what: str = "the result", hint: str | None = None):
+    """Fail unless ``out`` is a plain tensor with the given shape, dtype and device type.
+
+    ``hint`` is appended to a shape or dtype failure (e.g. the mistake that usually causes it)."""
+    extra = f"\n  Hint: {hint}" if hint else ""
     if not isinstance(out, torch.Tensor):
         hint = ""
         if isinstance(out, Handle) and out.is_tensor:
@@ -95,9 +98,9 @@ def expect_tensor(out, *, shape=None, dtype=None, device=None, what: str = "the 
             hint = " (convert with torch.from_numpy / torch.as_tensor)"
         raise AssertionError(f"{what}: expected a torch.Tensor, got {_describe(out)}{hint}")
     if shape is not None and tuple(out.shape) != tuple(shape):
-        raise AssertionError(f"{what}: expected shape {tuple(shape)}, got {tuple(out.shape)}")
+        raise AssertionError(f"{what}: expected shape {tuple(shape)}, got {tuple(out.shape)}{extra}")
     if dtype is not None and out.dtype != dtype:
-        raise AssertionError(f"{what}: expected dtype {dtype}, got {out.dtype}")
+        raise AssertionError(f"{what}: expected dtype {dtype}, got {out.dtype}{extra}")
     if device is not None and out.device.type != torch.device(device).type:
         raise AssertionError(f"{what}: expected a tensor on {torch.device(device).type}, got one on "
                              f"{out.device.type} (create new tensors with device=x.device)")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from torchcourse import protocol
+from torchcourse import protocol, zygote
 from torchcourse.sandbox import Limits, WorkerDied, WorkerProcess, WorkerTimeout
 
 DEFAULT_TIMEOUT = 20.0
@@ -110,6 +110,7 @@ class Implementation:
         if self.worker is not None and not self.worker.alive:
             self._lose_worker()
         if self.worker is None:
+            zygote.start()          # first use in this process: fork the zygote before anything is graded
             self.worker = WorkerProcess(self.root, limits=self.limits, label=self.label)
         return self
 

@@ -259,6 +259,15 @@ def describe_exception(exc: BaseException, root: str, display_root: str) -> dict
             "where": where, "traceback": text[-6000:]}
 
 
+def _fix_malloc() -> None:
+    """Fixed mmap/trim thresholds (a forked worker inherits malloc's state; the env vars act only at exec)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-1, 512 * 1024 * 1024)    # M_TRIM_THRESHOLD
+        libc.mallopt(-3, 256 * 1024 * 1024)    # M_MMAP_THRESHOLD
+
+
 def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int, processes: int) -> None:
     limits = [
         (resource.RLIMIT_CORE, 0),
@@ -278,6 +287,35 @@ def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int, processes: int) -
             resource.setrlimit(which, (value, value))
 
 
+def serve(root: str, display_root: str, read_fd: int, write_fd: int, *, threads: int = 1, memory_mb: int = 4096,
+          cpu_seconds: int = 900, file_mb: int = 16, processes: int = 0) -> None:
+    """Set the limits, then answer requests until the grading process closes the pipe. Never returns."""
+    import torch
+
+    global FILE_LIMIT_MB
+    torch.set_num_threads(threads)
+    _fix_malloc()
+    set_limits(memory_mb, cpu_seconds, file_mb, processes)
+    FILE_LIMIT_MB = file_mb
+    sys.path.insert(0, root)
+    worker = Worker(root, display_root)
+    protocol.send(write_fd, {"ready": True, "torch": torch.__version__, "pid": os.getpid()})
+    while True:
+        try:
+            request = protocol.recv(read_fd)
+        except EOFError:
+            os._exit(0)
+        try:
+            reply = worker.handle(request)
+        except BaseException as exc:   # SystemExit, KeyboardInterrupt, pytest's Skipped: all are failures
+            reply = {"error": describe_exception(exc, root, display_root)}
+        try:
+            protocol.send(write_fd, reply)
+        except (TypeError, ValueError) as exc:
+            protocol.send(write_fd, {"error": {"type": "ProtocolError", "message": f"unsendable result: {exc}",
+                                               "where": None, "traceback": ""}})
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", required=True)
@@ -290,30 +328,8 @@ def main(argv=None) -> None:
     parser.add_argument("--processes", type=int, default=0)
     args = parser.parse_args(argv)
     read_fd, write_fd = (int(x) for x in args.fds.split(","))
-
-    import torch
-
-    torch.set_num_threads(args.threads)
-    set_limits(args.memory_mb, args.cpu_seconds, args.file_mb, args.processes)
-    global FILE_LIMIT_MB
-    FILE_LIMIT_MB = args.file_mb
-    sys.path.insert(0, args.root)
-    worker = Worker(args.root, args.display_root)
-    protocol.send(write_fd, {"ready": True, "torch": torch.__version__, "pid": os.getpid()})
-    while True:
-        try:
-            request = protocol.recv(read_fd)
-        except EOFError:
-            os._exit(0)
-        try:
-            reply = worker.handle(request)
-        except BaseException as exc:   # SystemExit, KeyboardInterrupt, pytest's Skipped: all are failures
-            reply = {"error": describe_exception(exc, args.root, args.display_root)}
-        try:
-            protocol.send(write_fd, reply)
-        except (TypeError, ValueError) as exc:
-            protocol.send(write_fd, {"error": {"type": "ProtocolError", "message": f"unsendable result: {exc}",
-                                               "where": None, "traceback": ""}})
+    serve(args.root, args.display_root, read_fd, write_fd, threads=args.threads, memory_mb=args.memory_mb,
+          cpu_seconds=args.cpu_seconds, file_mb=args.file_mb, processes=args.processes)
 
 
 if __name__ == "__main__":

