@@ -1,0 +1,36 @@
+"""One-hot encoding with scatter_ along a new last axis, for any leading shape."""
+import torch
+
+
+def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """One-hot encode integer class labels.
+
+    Args:
+        labels: integer tensor (``torch.long``) of any shape ``[...]``, values in ``[0, num_classes)``.
+            It may be empty.
+        num_classes: C, the number of classes (a positive int).
+
+    Returns:
+        [..., C] tensor of dtype ``torch.get_default_dtype()`` (float32 unless changed) on
+        ``labels.device``, with ``out[..., c] = 1.0`` where ``labels[...] == c`` and 0.0 elsewhere.
+        The leading shape of ``labels`` is kept as it is.
+
+    Raises:
+        ValueError: if any label is negative or ``>= num_classes``.
+
+    Forbidden: ``torch.nn.functional.one_hot``.
+    """
+    # TODO: raise ValueError when a label lies outside [0, num_classes) (an empty tensor has none);
+    # TODO: then start from zeros of shape [..., C] in the default float dtype on labels' device and
+    # TODO: write a 1 at each label's position along the last axis (Tensor.scatter_, or compare the
+    # TODO: labels against torch.arange(C) by broadcasting) — no loops.
+    # BEGIN SOLUTION
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must lie in [0, {num_classes}), got values in "
+                         f"[{labels.min().item()}, {labels.max().item()}]")
+    out = torch.zeros(*labels.shape, num_classes,                      # [..., C]
+                      dtype=torch.get_default_dtype(), device=labels.device)
+    # scatter_ along the new last axis: every [..., C] row gets a single 1, at column labels[...],
+    # so the leading dimensions never need to be flattened.
+    return out.scatter_(-1, labels.unsqueeze(-1), 1.0)                 # [..., C]
+    # END SOLUTION
