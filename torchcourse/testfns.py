@@ -184,3 +184,13 @@ def collect(loader) -> tuple:
 def hflip(image: torch.Tensor) -> torch.Tensor:
     """A transform: mirror an image left-right (flip its last axis)."""
     return image.flip(-1)
+
+
+def length(obj) -> int:
+    """len(obj), for a grader holding only a handle."""
+    return len(obj)
+
+
+def get_item(obj, index):
+    """obj[index], for a grader holding only a handle."""
+    return obj[index]

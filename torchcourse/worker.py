@@ -199,7 +199,7 @@ def forbidden(names):
                 continue
             own = attr in vars(owner)          # inherited attributes are restored by deleting ours
             original = vars(owner)[attr] if own else None
-            setattr(owner, attr, _raiser(name))
+            setattr(owner, attr, _raiser(name, getattr(owner, attr)))
             patched.append((owner, attr, own, original))
         yield
     finally:
@@ -227,10 +227,16 @@ def _resolve_owner(dotted: str):
     return None, None
 
 
-def _raiser(name: str):
+def _raiser(name: str, original=None):
+    message = f"{name} is forbidden in this exercise: the point is to build it yourself from simpler ops."
+    if isinstance(original, type):
+        # a class stays a class (so that `class Mine(nn.Linear)` still imports), but cannot be instantiated
+        def __new__(cls, *args, **kwargs):
+            raise ForbiddenAPIError(message)
+        return type(original.__name__, (original,), {"__new__": __new__, "__module__": original.__module__})
+
     def forbidden_api(*args, **kwargs):
-        raise ForbiddenAPIError(
-            f"{name} is forbidden in this exercise: the point is to build it yourself from simpler ops.")
+        raise ForbiddenAPIError(message)
     forbidden_api.__name__ = name.rsplit(".", 1)[-1]
     return forbidden_api
 

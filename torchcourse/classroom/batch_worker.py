@@ -38,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         from torchcourse.remote import Implementation
         from torchcourse.results import environment
         from torchcourse.runner import grade
+        try:                                      # fork the engine's zygote now, before any submission is read
+            from torchcourse import zygote
+            zygote.start()
+        except ImportError:
+            pass
         course = config.load(root)
         chapter = course.chapter(chapter_name)
         reference = Implementation(course.solutions_dir, label="reference")   # started at its first speed check

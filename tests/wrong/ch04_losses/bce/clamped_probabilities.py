@@ -3,7 +3,6 @@
 MISTAKE = 'clamps sigmoid to [1e-7, 1 - 1e-7] before the log: finite but saturated'
 EXPECT = {'test_extreme_logits': 'clamped'}
 import torch
-import torch.nn.functional as F
 
 
 def bce_with_logits(

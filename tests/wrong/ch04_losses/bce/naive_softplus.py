@@ -3,7 +3,6 @@
 MISTAKE = 'log(1 + exp(x)) written out: overflows for large x'
 EXPECT = {'test_extreme_logits': 'log(1 + exp(x))'}
 import torch
-import torch.nn.functional as F
 
 
 def bce_with_logits(

@@ -36,7 +36,7 @@ def cross_entropy(
     # TODO: first), mix in the label-smoothing term, zero the ignored items and divide the sum by the number
     # TODO: of items that were not ignored. No Python loops.
     num_classes = logits.shape[1]
-    flat = logits.movedim(1, -1).reshape(-1, num_classes)
+    flat = logits.movedim(1, -1).reshape(-1, num_classes)           # one row per item
     flat_t = target.reshape(-1)
     total, count = logits.new_zeros(()), 0
     for row, t in zip(flat, flat_t):
@@ -46,13 +46,3 @@ def cross_entropy(
         total = total - (1 - label_smoothing) * logp_row[t] - label_smoothing * logp_row.mean()
         count += 1
     return total / count
-    logp = logits - torch.logsumexp(logits, dim=1, keepdim=True)          # [N, C, ...], log-softmax
-    keep = target != ignore_index                                           # [N, ...]
-    # gather needs a valid index everywhere: ignored items read class 0, and are dropped below
-    safe_target = torch.where(keep, target, torch.zeros_like(target))
-    nll = -logp.gather(1, safe_target.unsqueeze(1)).squeeze(1)             # [N, ...], −log p_y
-    if label_smoothing > 0:
-        uniform = -logp.sum(dim=1) / num_classes                            # [N, ...], −(1/C)·Σ_c log p_c
-        nll = (1 - label_smoothing) * nll + label_smoothing * uniform
-    nll = torch.where(keep, nll, torch.zeros_like(nll))
-    return nll.sum() / keep.sum()

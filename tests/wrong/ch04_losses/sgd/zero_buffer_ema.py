@@ -33,7 +33,7 @@ class SGD(torch.optim.Optimizer):
                  nesterov: bool = False):
         # TODO: pass the hyper-parameters as the `defaults` dict to the base class, which builds
         # TODO: self.param_groups (filling in each group's missing entries) and self.state for you.
-        defaults = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
+        defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "nesterov": nesterov}
         super().__init__(params, defaults)
 
     @torch.no_grad()

@@ -1,0 +1,285 @@
+"""Grader for ch04.adamw: class AdamW(torch.optim.Optimizer)(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+weight_decay=1e-2).
+
+The learner's optimizer runs in the worker on parameters created there; each step the grader writes the same
+gradients into those parameters (``testfns.set_grads``) and into trusted copies driven by torch.optim.AdamW here,
+and compares the whole trajectories step by step.
+"""
+import torch
+
+import torchcourse.testfns as probes
+from torchcourse.grading import LearnerError, assert_close, check, expect_tensor, forbidden_api_check, put
+
+EXERCISE = "ch04.adamw"
+
+test_no_forbidden_api = forbidden_api_check()
+
+F64 = torch.float64
+STEPS = 25
+NO_BIAS = ("no bias correction: m and v start at 0, so divide them by (1 − β1^t) and (1 − β2^t) before the "
+           "update (the first step is otherwise ~3x too large)")
+L2 = ("L2 added to the gradient instead of decoupled weight decay: AdamW shrinks the weights directly, "
+      "p ·= 1 − lr·weight_decay, and feeds m and v the untouched p.grad")
+HINT = ("per parameter, t = its own step count: p ·= 1 − lr·wd; m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²; "
+        "p −= lr·(m / (1 − β1^t)) / (sqrt(v / (1 − β2^t)) + eps)")
+DEFAULTS = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2}
+
+
+# ---------------------------------------------------------------- building and running
+
+def _worker_params(impl, tensors):
+    """Handles to nn.Parameters created in the worker: the learner's optimizer must hold the worker's objects."""
+    return [put(impl, torch.nn.Parameter(t.detach().clone())) for t in tensors]
+
+
+def _problem(rng, shapes, steps=STEPS, none_at=()):
+    """Initial values and a fixed sequence of gradients (None where a parameter gets no gradient)."""
+    p0 = [torch.randn(*s, generator=rng, dtype=F64) for s in shapes]
+    grads = [[torch.randn(*s, generator=rng, dtype=F64) for s in shapes] for _ in range(steps)]
+    for t, i in none_at:
+        grads[t][i] = None
+    return p0, grads
+
+
+def _groups(params, spec):
+    """spec None: a plain list of parameters; else dicts with "idx" (which parameters) and hyper-parameters."""
+    if spec is None:
+        return list(params)
+    return [{**{k: v for k, v in g.items() if k != "idx"}, "params": [params[i] for i in g["idx"]]} for g in spec]
+
+
+def _flat(tensors):
+    return torch.cat([t.detach().reshape(-1).to("cpu", F64) for t in tensors])
+
+
+def _oracle(p0, spec, kw, grads):
+    """torch.optim.AdamW on trusted copies with the same gradients: [steps, numel] parameter values."""
+    ps = [torch.nn.Parameter(p.clone()) for p in p0]
+    opt = torch.optim.AdamW(_groups(ps, spec), **kw)
+    out = []
+    for gs in grads:
+        probes.set_grads(ps, gs)
+        opt.step()
+        out.append(_flat(ps))
+    return torch.stack(out)
+
+
+def _learner(ex, impl, p0, spec, kw, grads, device=None, dtype=None):
+    """The learner's AdamW in the worker: per step, the parameter values and the .grad it left behind."""
+    tf = impl.lib("torchcourse.testfns")
+    ps = _worker_params(impl, [p.to(device=device or p.device, dtype=dtype or p.dtype) for p in p0])
+    opt = ex.AdamW(_groups(ps, spec), **kw)
+    step = opt.step
+    values, grads_after = [], []
+    for gs in grads:
+        tf.set_grads(ps, gs)
+        step()
+        values.append(tf.param_values(ps))
+        grads_after.append(tf.param_grad_values(ps))
+    return values, grads_after
+
+
+
+def _simulate(p0, spec, kw, grads, *, bias="both", l2=False, decay="decoupled", eps_inside=False,
+              count="param", group_ignored=False, **override):
+    """AdamW with one known mistake switched on (defaults: torch.optim.AdamW's algorithm).
+
+    bias: "both", "none", "m", "v"; decay: "decoupled", "no_lr", "after", "none"; count: "param" (each
+    parameter's own step count), "call" (one count per step() call), "shared" (one counter bumped per update).
+    """
+    ps = [p.clone() for p in p0]
+    ms, vs, ts = [torch.zeros_like(p) for p in p0], [torch.zeros_like(p) for p in p0], [0] * len(p0)
+    spec = spec or [{"idx": list(range(len(p0)))}]
+    calls = shared = 0
+    out = []
+    for gs in grads:
+        calls += 1
+        for gspec in spec:
+            h = {**DEFAULTS, **kw}
+            if not group_ignored:
+                h.update({k: v for k, v in gspec.items() if k != "idx"})
+            h.update(override)
+            lr, (b1, b2), eps, wd = h["lr"], h["betas"], h["eps"], h["weight_decay"]
+            for i in gspec["idx"]:
+                g = grads_t = gs[i]
+                if grads_t is None:
+                    continue
+                p = ps[i]
+                ts[i] += 1
+                shared += 1
+                t = {"param": ts[i], "call": calls, "shared": shared}[count]
+                if l2:
+                    g = g + wd * p
+                elif decay == "decoupled":
+                    p = p * (1 - lr * wd)
+                elif decay == "no_lr":
+                    p = p * (1 - wd)
+                ms[i] = b1 * ms[i] + (1 - b1) * g
+                vs[i] = b2 * vs[i] + (1 - b2) * g * g
+                m_hat = ms[i] / (1 - b1 ** t) if bias in ("both", "m") else ms[i]
+                v_hat = vs[i] / (1 - b2 ** t) if bias in ("both", "v") else vs[i]
+                denom = (v_hat + eps).sqrt() if eps_inside else v_hat.sqrt() + eps
+                p = p - lr * m_hat / denom
+                if decay == "after" and not l2:
+                    p = p * (1 - lr * wd)
+                ps[i] = p
+        out.append(_flat(ps))
+    return torch.stack(out)
+
+
+def _mistakes(p0, spec, kw, grads):
+    sim = lambda **flag: _simulate(p0, spec, kw, grads, **flag)
+    return [
+        (NO_BIAS, sim(bias="none")),
+        (L2, sim(l2=True)),
+        ("bias correction applied to m only: v needs its own division by (1 − β2^t)", sim(bias="m")),
+        ("bias correction applied to v only: m needs its own division by (1 − β1^t)", sim(bias="v")),
+        ("weight decay not scaled by lr: the decoupled decay is p ·= 1 − lr·weight_decay", sim(decay="no_lr")),
+        ("weight decay applied after the Adam update instead of before it", sim(decay="after")),
+        ("weight decay ignored", sim(decay="none")),
+        ("eps inside the square root: the denominator is sqrt(v̂) + eps", sim(eps_inside=True)),
+        (("the step count t is counted per step() call, not per parameter: a parameter that had no gradient on "
+         "some steps must not advance its bias correction (keep t in self.state[p])"), sim(count="call")),
+        (("one step counter shared by every parameter (bumped once per parameter update): keep t per parameter "
+         "in self.state[p]"), sim(count="shared")),
+        (("each group's own hyper-parameters ignored: the constructor's values were used for every group (read "
+         "lr, betas, eps and weight_decay from the group dict)"), sim(group_ignored=True)),
+        ("weight_decay default is 0; torch.optim.AdamW's default is 1e-2", sim(weight_decay=0.0)),
+    ]
+
+
+def _judge(values, expected, mistakes, p0, *, what, atol=1e-10, device=None, dtype=None, hint=HINT):
+    """Compare step by step, so the message names the first step that differs."""
+    for t, got in enumerate(values):
+        if not isinstance(got, list) or len(got) != len(p0):
+            raise AssertionError(f"{what}: could not read the parameters back after step {t + 1}")
+        for k, (v, p) in enumerate(zip(got, p0)):
+            expect_tensor(v, shape=p.shape, dtype=dtype or p.dtype, device=device,
+                          what=f"{what}: parameter {k} after step {t + 1}")
+        assert_close(_flat(got), expected[t], atol=atol, rtol=atol,
+                     what=f"{what}: the parameters (flattened, in order) after step {t + 1} of {len(values)}",
+                     hint=hint, mistakes=[(name, sim[t]) for name, sim in mistakes])
+
+
+def _run_and_judge(ex, impl, rng, shapes, spec, kw, what, none_at=()):
+    p0, grads = _problem(rng, shapes, none_at=none_at)
+    try:
+        values, _ = _learner(ex, impl, p0, spec, kw, grads)
+    except LearnerError as e:
+        if none_at and e.type in ("AttributeError", "TypeError"):
+            raise AssertionError(f"{what}: {e.describe()}\n  Likely mistake: a parameter whose p.grad is None was "
+                                 f"not skipped (`if p.grad is None: continue`)") from None
+        raise
+    _judge(values, _oracle(p0, spec, kw, grads), _mistakes(p0, spec, kw, grads), p0, what=what)
+
+
+def _split(flat, like):
+    out, i = [], 0
+    for p in like:
+        out.append(flat[i:i + p.numel()].reshape(p.shape))
+        i += p.numel()
+    return out
+
+
+# ---------------------------------------------------------------- checks
+
+@check(points=2)
+def test_defaults(ex, impl, rng):
+    # AdamW(params) with every default: lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2
+    _run_and_judge(ex, impl, rng, [(3, 4), (5,)], None, {},
+                   f"AdamW([p0[3,4], p1[5]]) with the default hyper-parameters over {STEPS} steps (float64)")
+
+
+@check(points=2)
+def test_bias_correction(ex, impl, rng):
+    _run_and_judge(ex, impl, rng, [(4, 3), (6,)], None, {"lr": 0.05, "weight_decay": 0.0},
+                   f"AdamW(lr=0.05, weight_decay=0) over {STEPS} steps")
+    _run_and_judge(ex, impl, rng, [(4, 3)], None, {"lr": 0.02, "betas": (0.5, 0.9), "weight_decay": 0.0},
+                   f"AdamW(lr=0.02, betas=(0.5, 0.9), weight_decay=0) over {STEPS} steps")
+
+
+@check(points=2)
+def test_decoupled_decay(ex, impl, rng):
+    _run_and_judge(ex, impl, rng, [(4, 3), (6,)], None, {"lr": 0.05, "weight_decay": 0.5},
+                   f"AdamW(lr=0.05, weight_decay=0.5) over {STEPS} steps")
+
+
+@check(points=2)
+def test_param_groups(ex, impl, rng):
+    spec = [{"idx": [0]},
+            {"idx": [1, 2], "lr": 0.01, "betas": (0.8, 0.99)},
+            {"idx": [3], "weight_decay": 0.0, "eps": 0.01}]
+    _run_and_judge(ex, impl, rng, [(3, 3), (4,), (2, 2), (5,)], spec, {"lr": 0.05, "weight_decay": 0.1},
+                   f"AdamW with three parameter groups (group 1: lr=0.01, betas=(0.8, 0.99); group 2: "
+                   f"weight_decay=0, eps=0.01; defaults lr=0.05, weight_decay=0.1) over {STEPS} steps")
+
+
+@check(points=1)
+def test_param_without_grad(ex, impl, rng):
+    none_at = [(0, 1), (1, 1), (2, 1), (6, 0), (7, 0), (10, 1)]
+    _run_and_judge(ex, impl, rng, [(3, 2), (4,)], None, {"lr": 0.05, "weight_decay": 0.1},
+                   f"AdamW(lr=0.05, weight_decay=0.1) over {STEPS} steps where some parameters have p.grad = None "
+                   f"on some steps (they must not move, and their step count must not advance)", none_at=none_at)
+
+
+@check(points=1)
+def test_grad_untouched(ex, impl, rng):
+    kw = {"lr": 0.05, "weight_decay": 0.1}
+    p0, grads = _problem(rng, [(3, 3), (4,)])
+    values, grads_after = _learner(ex, impl, p0, None, kw, grads)
+    l2_path = _simulate(p0, None, kw, grads, l2=True)
+    for t, got in enumerate(grads_after):
+        if any(g is None for g in got):
+            raise AssertionError(f"p.grad after step {t + 1}: expected the gradient that was set, got None. The "
+                                 f"optimizer must leave p.grad alone (zero_grad() is the caller's business)")
+        for k, (g, want) in enumerate(zip(got, grads[t])):
+            expect_tensor(g, shape=want.shape, what=f"p{k}.grad after step {t + 1}")
+        before = p0 if t == 0 else _split(l2_path[t - 1], p0)
+        assert_close(_flat(got), _flat(grads[t]), atol=1e-12, rtol=1e-12,
+                     what=f"p.grad of every parameter after step {t + 1} (it must be exactly the gradient that "
+                          f"was set before the step)",
+                     hint="treat p.grad as read-only: update m, v and p, never p.grad",
+                     mistakes=[(f"{L2}; here it was even written into p.grad in place (p.grad.add_(...))",
+                                _flat([g + 0.1 * p for g, p in zip(grads[t], before)]))])
+    _judge(values, _oracle(p0, None, kw, grads), _mistakes(p0, None, kw, grads), p0,
+           what=f"AdamW(lr=0.05, weight_decay=0.1) over {STEPS} steps")
+
+
+@check(points=1)
+def test_closure(ex, impl, rng):
+    p0 = [torch.randn(3, 2, generator=rng, dtype=F64), torch.randn(4, generator=rng, dtype=F64)]
+    centres = [torch.randn_like(p) for p in p0]
+    tf = impl.lib("torchcourse.testfns")
+    ps = _worker_params(impl, p0)
+    closure = tf.QuadraticClosure(ps, centres)
+    opt = ex.AdamW(ps, lr=0.05)
+    mine = [torch.nn.Parameter(p.clone()) for p in p0]
+    mine_closure = probes.QuadraticClosure(mine, centres)
+    oracle = torch.optim.AdamW(mine, lr=0.05)
+    for t in range(10):
+        loss = opt.step(closure)
+        expected = oracle.step(mine_closure).detach()
+        what = f"opt.step(closure) at step {t + 1} (closure: zero the grads, quadratic loss, backward, return loss)"
+        if loss is None:
+            raise AssertionError(f"{what}: expected the closure's loss ({expected.item():.6g}), got None. Likely "
+                                 f"mistake: step() does not return the loss: `loss = closure()` ... `return loss`")
+        calls = closure.calls
+        if calls != t + 1:
+            raise AssertionError(f"{what}: the closure was called {calls} times in {t + 1} steps; step(closure) "
+                                 f"must call it exactly once per step, before the update")
+        expect_tensor(loss, shape=(), what=f"the loss returned by {what}")
+        assert_close(loss, expected, atol=1e-10, rtol=1e-10, what=f"the loss returned by {what}",
+                     hint="call the closure once, before updating any parameter, and return what it returned")
+        assert_close(_flat(tf.param_values(ps)), _flat(mine), atol=1e-10, rtol=1e-10,
+                     what=f"the parameters after {what}", hint=HINT)
+
+
+@check(points=1, gpu=True)
+def test_gpu(ex, impl, rng, device):
+    spec = [{"idx": [0]}, {"idx": [1], "lr": 0.01, "weight_decay": 0.0}]
+    kw = {"lr": 0.02, "weight_decay": 0.1}
+    p0, grads = _problem(rng, [(64, 32), (32,)])
+    values, _ = _learner(ex, impl, p0, spec, kw, grads, device=device, dtype=torch.float32)
+    _judge(values, _oracle(p0, spec, kw, grads), [], p0, atol=1e-4, device=device, dtype=torch.float32,
+           what=f"AdamW on CUDA float32 parameters (two groups) vs the float64 CPU oracle, over {STEPS} steps",
+           hint="create the state with torch.zeros_like(p), so it lives on p's device with p's dtype")
