@@ -128,7 +128,7 @@ def rng_snapshot() -> dict:
     import numpy as np
 
     _, keys, pos, has_gauss, gauss = np.random.get_state()
-    version, internal, gauss_next = random.getstate()
+    _, internal, gauss_next = random.getstate()
     return {"torch": torch.get_rng_state(),
             "numpy": torch.tensor([int(k) for k in keys] + [int(pos), int(has_gauss)], dtype=torch.int64),
             "numpy_gauss": float(gauss),

@@ -22,6 +22,7 @@ from torchcourse import protocol
 
 
 FILE_LIMIT_MB = 16      # set from --file-mb at start
+_BACKWARD = [None]      # torch.autograd.backward, taken before any learner code runs
 
 
 class ForbiddenAPIError(RuntimeError):
@@ -151,7 +152,7 @@ class Worker:
                     raise TypeError(f"expected a tensor to differentiate, got {type(outputs).__name__}")
                 grad_outputs = self.decode(grad["grad_outputs"]) if grad.get("grad_outputs") else \
                     torch.ones_like(outputs)     # d(sum of outputs)
-                torch.autograd.backward(outputs, grad_outputs)
+                _BACKWARD[0](outputs, grad_outputs)   # ours, even when the exercise forbids the public one
         if request.get("discard"):
             if torch.cuda.is_available() and torch.cuda.is_initialized():
                 torch.cuda.synchronize()
@@ -299,6 +300,7 @@ def serve(root: str, display_root: str, read_fd: int, write_fd: int, *, threads:
     import torch
 
     global FILE_LIMIT_MB
+    _BACKWARD[0] = torch.autograd.backward
     torch.set_num_threads(threads)
     _fix_malloc()
     set_limits(memory_mb, cpu_seconds, file_mb, processes)

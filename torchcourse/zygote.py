@@ -112,6 +112,7 @@ class Zygote:
 def _serve(sock: socket.socket) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)       # monitors are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)        # Ctrl-C is for the grading process
+    _warm_up()
     while True:
         header = _recv_exact(sock, 4)
         if header is None:
@@ -141,6 +142,16 @@ def _serve(sock: socket.socket) -> None:
         socket.send_fds(sock, [json.dumps({"pgid": pid}).encode()], [to_worker[1], from_worker[0], status[0]])
         for fd in (to_worker[1], from_worker[0], status[0]):
             os.close(fd)
+
+
+def _warm_up() -> None:
+    """Pay once, here, what every worker would otherwise pay on its first backward pass (lazy imports)."""
+    try:
+        import torch
+        x = torch.ones(2, dtype=torch.float64, requires_grad=True)
+        (x * x).sum().backward()
+    except Exception:   # noqa: BLE001 — a warm-up that fails costs nothing but time later
+        pass
 
 
 def _monitor(spec: dict, request_fd: int, reply_fd: int, status_fd: int) -> None:

@@ -1,7 +1,7 @@
 """A fully connected layer written from scratch: parameters, initialisation and forward."""
 
 MISTAKE = 'subclasses nn.Linear instead of writing the layer'
-EXPECT = {'test_no_forbidden_api': 'torch.nn.Linear', 'test_forward': 'could not be imported'}
+EXPECT = {'test_no_forbidden_api': 'nn.Linear', 'test_forward': 'nn.Linear is forbidden'}
 import math
 
 import torch

@@ -1,7 +1,8 @@
 """A multi-layer perceptron built from registered submodules."""
 
 MISTAKE = 'applies the activation after the last Linear too'
-EXPECT = {'test_forward_relu': 'activation after the last layer', 'test_single_layer': 'activation after the last layer'}
+EXPECT = {'test_forward_relu': 'activation after the last layer',
+          'test_single_layer': 'activation after the last layer'}
 import torch
 import torch.nn as nn
 
