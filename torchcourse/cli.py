@@ -14,7 +14,6 @@ import argparse
 import difflib
 import os
 import sys
-import time
 from pathlib import Path
 
 from torchcourse import __version__

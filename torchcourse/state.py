@@ -40,7 +40,7 @@ class State:
             data.setdefault("gave_up", [])
             return data
         except (ValueError, OSError) as e:
-            aside = self.path.with_name(f"state.json.unreadable")
+            aside = self.path.with_name("state.json.unreadable")
             try:
                 os.replace(self.path, aside)
             except OSError:

@@ -7,7 +7,8 @@ and compares the whole trajectories step by step.
 import torch
 
 import torchcourse.testfns as probes
-from torchcourse.grading import LearnerError, assert_close, check, expect_raises, expect_tensor, forbidden_api_check, put
+from torchcourse.optim_harness import flat, learner_trajectory, oracle_trajectory, problem, worker_params
+from torchcourse.grading import LearnerError, assert_close, check, expect_raises, expect_tensor, forbidden_api_check
 
 EXERCISE = "ch04.sgd"
 
@@ -26,56 +27,18 @@ HINT = ("per parameter: g = p.grad + wd·p; buf = g.clone() on the first step, e
 
 # ---------------------------------------------------------------- building and running
 
-def _worker_params(impl, tensors):
-    """Handles to nn.Parameters created in the worker: the learner's optimizer must hold the worker's objects."""
-    return [put(impl, torch.nn.Parameter(t.detach().clone())) for t in tensors]
-
-
 def _problem(rng, shapes, steps=STEPS, none_at=()):
-    """Initial values and a fixed sequence of gradients (None where a parameter gets no gradient)."""
-    p0 = [torch.randn(*s, generator=rng, dtype=F64) for s in shapes]
-    grads = [[torch.randn(*s, generator=rng, dtype=F64) for s in shapes] for _ in range(steps)]
-    for t, i in none_at:
-        grads[t][i] = None
-    return p0, grads
-
-
-def _groups(params, spec):
-    """spec None: a plain list of parameters; else dicts with "idx" (which parameters) and hyper-parameters."""
-    if spec is None:
-        return list(params)
-    return [{**{k: v for k, v in g.items() if k != "idx"}, "params": [params[i] for i in g["idx"]]} for g in spec]
-
-
-def _flat(tensors):
-    return torch.cat([t.detach().reshape(-1).to("cpu", F64) for t in tensors])
+    return problem(rng, shapes, steps, none_at)
 
 
 def _oracle(p0, spec, kw, grads):
     """torch.optim.SGD on trusted copies with the same gradients: [steps, numel] parameter values."""
-    ps = [torch.nn.Parameter(p.clone()) for p in p0]
-    opt = torch.optim.SGD(_groups(ps, spec), **kw)
-    out = []
-    for gs in grads:
-        probes.set_grads(ps, gs)
-        opt.step()
-        out.append(_flat(ps))
-    return torch.stack(out)
+    return oracle_trajectory(torch.optim.SGD, p0, spec, kw, grads)
 
 
 def _learner(ex, impl, p0, spec, kw, grads, device=None, dtype=None):
     """The learner's SGD in the worker: per step, the parameter values and the .grad it left behind."""
-    tf = impl.lib("torchcourse.testfns")
-    ps = _worker_params(impl, [p.to(device=device or p.device, dtype=dtype or p.dtype) for p in p0])
-    opt = ex.SGD(_groups(ps, spec), **kw)
-    step = opt.step
-    values, grads_after = [], []
-    for gs in grads:
-        tf.set_grads(ps, gs)
-        step()
-        values.append(tf.param_values(ps))
-        grads_after.append(tf.param_grad_values(ps))
-    return values, grads_after
+    return learner_trajectory(ex.SGD, impl, p0, spec, kw, grads, device, dtype)
 
 
 def _simulate(p0, spec, kw, grads, *, decay_after=False, ema=False, no_state=False, group_ignored=False,
@@ -110,7 +73,7 @@ def _simulate(p0, spec, kw, grads, *, decay_after=False, ema=False, no_state=Fal
                 if decoupled and wd:
                     p = p * (1 - lr * wd)
                 ps[i] = p + lr * upd if ascent else p - lr * upd
-        out.append(_flat(ps))
+        out.append(flat(ps))
     return torch.stack(out)
 
 
@@ -140,7 +103,7 @@ def _judge(values, expected, mistakes, p0, *, what, atol=1e-10, device=None, dty
         for k, (v, p) in enumerate(zip(got, p0)):
             expect_tensor(v, shape=p.shape, dtype=dtype or p.dtype, device=device,
                           what=f"{what}: parameter {k} after step {t + 1}")
-        assert_close(_flat(got), expected[t], atol=atol, rtol=atol,
+        assert_close(flat(got), expected[t], atol=atol, rtol=atol,
                      what=f"{what}: the parameters (flattened, in order) after step {t + 1} of {len(values)}",
                      hint=hint, mistakes=[(name, sim[t]) for name, sim in mistakes])
 
@@ -163,7 +126,7 @@ def _run_and_judge(ex, impl, rng, shapes, spec, kw, what, none_at=()):
 def test_plain(ex, impl, rng):
     _run_and_judge(ex, impl, rng, [(3, 4), (5,)], None, {"lr": 0.1},
                    f"SGD([p0[3,4], p1[5]], lr=0.1) over {STEPS} steps (float64)")
-    p = _worker_params(impl, [torch.zeros(3, dtype=F64)])
+    p = worker_params(impl, [torch.zeros(3, dtype=F64)])
     expect_raises(TypeError, ex.SGD, p, what="SGD(params) without lr (lr is required: no default value)")
 
 
@@ -225,15 +188,15 @@ def test_grad_untouched(ex, impl, rng):
         before = p0 if t == 0 else _split(expected[t - 1], p0)
         in_place = [g + w * p for g, w, p in zip(grads[t], wd, before)]
         aliased = [g if (t == 0 or w) else 2 * m * g for g, w in zip(grads[t], wd)]
-        assert_close(_flat(got), _flat(grads[t]), atol=1e-12, rtol=1e-12,
+        assert_close(flat(got), flat(grads[t]), atol=1e-12, rtol=1e-12,
                      what=f"p.grad of every parameter after step {t + 1} (it must be exactly the gradient that "
                           f"was set before the step)",
                      hint="treat p.grad as read-only: build new tensors (p.grad + wd·p, not p.grad.add_(...)) and "
                           "clone the first gradient into the momentum buffer",
                      mistakes=[(("weight decay added to p.grad in place (p.grad.add_(p, alpha=weight_decay)); the "
-                                "caller's gradient must not change"), _flat(in_place)),
+                                "caller's gradient must not change"), flat(in_place)),
                                (("momentum buffer aliases p.grad: buf = p.grad without .clone(), so the in-place "
-                                "buf.mul_(momentum).add_(g) rewrites the gradient"), _flat(aliased))])
+                                "buf.mul_(momentum).add_(g) rewrites the gradient"), flat(aliased))])
     _judge(values, expected, _mistakes(p0, spec, kw, grads), p0,
            what=f"SGD(lr=0.05, momentum=0.9) with a weight_decay=0.1 group over {STEPS} steps")
 
@@ -251,7 +214,7 @@ def test_closure(ex, impl, rng):
     p0 = [torch.randn(3, 2, generator=rng, dtype=F64), torch.randn(4, generator=rng, dtype=F64)]
     centres = [torch.randn_like(p) for p in p0]
     tf = impl.lib("torchcourse.testfns")
-    ps = _worker_params(impl, p0)
+    ps = worker_params(impl, p0)
     closure = tf.QuadraticClosure(ps, centres)
     opt = ex.SGD(ps, lr=0.05, momentum=0.9)
     mine = [torch.nn.Parameter(p.clone()) for p in p0]
@@ -271,7 +234,7 @@ def test_closure(ex, impl, rng):
         expect_tensor(loss, shape=(), what=f"the loss returned by {what}")
         assert_close(loss, expected, atol=1e-10, rtol=1e-10, what=f"the loss returned by {what}",
                      hint="call the closure once, before updating any parameter, and return what it returned")
-        assert_close(_flat(tf.param_values(ps)), _flat(mine), atol=1e-10, rtol=1e-10,
+        assert_close(flat(tf.param_values(ps)), flat(mine), atol=1e-10, rtol=1e-10,
                      what=f"the parameters after {what}", hint=HINT)
 
 

@@ -2,9 +2,7 @@
 
 MISTAKE = "saves and restores torch's generator only, not numpy's and random's"
 EXPECT = {'test_resume_is_exact': 'numpy', 'test_file_contents': 'RNG state not saved'}
-import random
 
-import numpy as np
 import torch
 from torch import nn
 

@@ -2,7 +2,6 @@
 
 MISTAKE = 'no torch.no_grad(): evaluation builds autograd graphs'
 EXPECT = {'test_eval_mode_no_grad': 'grads enabled in evaluation'}
-import torch
 from torch import nn
 
 

@@ -22,7 +22,6 @@ def evaluate(model: nn.Module, loader, loss_fn, device) -> dict:
     Pinned: runs in eval mode (``model.eval()``: Dropout off, BatchNorm uses its running statistics) and
     without gradients (``torch.no_grad()``), and puts the model back in the mode it arrived in.
     """
-    was_training = model.training
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
     try:

@@ -30,7 +30,6 @@ def evaluate(model: nn.Module, loader, loss_fn, device) -> dict:
             for inputs, targets in loader:
                 inputs, targets = inputs.to(device), targets.to(device)
                 logits = model(inputs)                                  # [B, num_classes]
-                batch = targets.shape[0]
                 total_loss += loss_fn(logits, targets).item()
                 correct += (logits.argmax(dim=1) == targets).float().mean().item()
                 count += 1

@@ -2,7 +2,6 @@
 
 MISTAKE = "keeps model.state_dict() without copying it, so the 'best' weights are the last ones"
 EXPECT = {'test_early_stopping': 'keeps last instead of best weights'}
-import copy
 
 import torch
 from torch import nn

@@ -1,8 +1,8 @@
 """The causal (look-ahead) mask: which keys each query is allowed to see."""
+import torch
 
 MISTAKE = 'strict inequality: a query cannot see itself'
 EXPECT = {'test_matches_tril': 'diagonal excluded'}
-import torch
 
 
 def causal_mask(lq: int, lk: int | None = None, device: torch.device | str | None = None) -> torch.Tensor:

@@ -1,8 +1,8 @@
 """The causal (look-ahead) mask: which keys each query is allowed to see."""
+import torch
 
 MISTAKE = 'returns a float 0/1 matrix instead of a bool mask'
 EXPECT = {'test_matches_tril': 'bool'}
-import torch
 
 
 def causal_mask(lq: int, lk: int | None = None, device: torch.device | str | None = None) -> torch.Tensor:

@@ -1,8 +1,8 @@
 """The causal (look-ahead) mask: which keys each query is allowed to see."""
+import torch
 
 MISTAKE = 'the upper triangle: queries see the future'
 EXPECT = {'test_matches_tril': 'future'}
-import torch
 
 
 def causal_mask(lq: int, lk: int | None = None, device: torch.device | str | None = None) -> torch.Tensor:

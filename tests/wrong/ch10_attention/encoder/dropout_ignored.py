@@ -1,12 +1,12 @@
 """One Transformer encoder layer (self-attention + feed-forward), pre-norm or post-norm."""
-
-MISTAKE = 'never applies dropout'
-EXPECT = {'test_dropout_train_eval': 'dropout ignored'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'never applies dropout'
+EXPECT = {'test_dropout_train_eval': 'dropout ignored'}
 
 
 class _SelfAttention(nn.Module):

@@ -1,12 +1,12 @@
 """One Transformer encoder layer (self-attention + feed-forward), pre-norm or post-norm."""
-
-MISTAKE = 'the feed-forward residual starts from src, not from the attention output'
-EXPECT = {'test_pre_norm': 'wrong sublayer', 'test_post_norm': 'wrong sublayer'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'the feed-forward residual starts from src, not from the attention output'
+EXPECT = {'test_pre_norm': 'wrong sublayer', 'test_post_norm': 'wrong sublayer'}
 
 
 class _SelfAttention(nn.Module):

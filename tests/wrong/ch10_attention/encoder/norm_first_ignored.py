@@ -1,12 +1,12 @@
 """One Transformer encoder layer (self-attention + feed-forward), pre-norm or post-norm."""
-
-MISTAKE = 'always computes pre-norm'
-EXPECT = {'test_post_norm': 'norm_first ignored'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'always computes pre-norm'
+EXPECT = {'test_post_norm': 'norm_first ignored'}
 
 
 class _SelfAttention(nn.Module):

@@ -1,12 +1,12 @@
 """One Transformer encoder layer (self-attention + feed-forward), pre-norm or post-norm."""
-
-MISTAKE = 'post-norm written as x + norm(sublayer(x))'
-EXPECT = {'test_post_norm': 'wrong sublayer'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'post-norm written as x + norm(sublayer(x))'
+EXPECT = {'test_post_norm': 'wrong sublayer'}
 
 
 class _SelfAttention(nn.Module):

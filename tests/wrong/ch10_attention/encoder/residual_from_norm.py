@@ -1,12 +1,12 @@
 """One Transformer encoder layer (self-attention + feed-forward), pre-norm or post-norm."""
-
-MISTAKE = 'pre-norm residual adds the normalised input instead of x'
-EXPECT = {'test_pre_norm': 'wrong sublayer'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'pre-norm residual adds the normalised input instead of x'
+EXPECT = {'test_pre_norm': 'wrong sublayer'}
 
 
 class _SelfAttention(nn.Module):

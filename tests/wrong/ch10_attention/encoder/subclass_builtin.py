@@ -1,9 +1,9 @@
 """One Transformer encoder layer (self-attention + feed-forward), pre-norm or post-norm."""
+import torch
+import torch.nn as nn
 
 MISTAKE = 'subclasses nn.TransformerEncoderLayer'
 EXPECT = {'test_no_forbidden_api': 'TransformerEncoderLayer'}
-import torch
-import torch.nn as nn
 
 
 class TransformerEncoderLayer(nn.TransformerEncoderLayer):

@@ -1,12 +1,12 @@
 """Multi-head attention with the parameter layout of nn.MultiheadAttention(batch_first=True)."""
-
-MISTAKE = 'applies dropout in eval mode too'
-EXPECT = {'test_dropout': 'eval mode'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'applies dropout in eval mode too'
+EXPECT = {'test_dropout': 'eval mode'}
 
 
 class MultiHeadAttention(nn.Module):

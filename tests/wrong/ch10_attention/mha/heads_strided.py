@@ -1,12 +1,12 @@
 """Multi-head attention with the parameter layout of nn.MultiheadAttention(batch_first=True)."""
-
-MISTAKE = 'heads split on the last axis as (head_dim, n_heads): strided features'
-EXPECT = {'test_self_attention': 'wrong axis'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'heads split on the last axis as (head_dim, n_heads): strided features'
+EXPECT = {'test_self_attention': 'wrong axis'}
 
 
 class MultiHeadAttention(nn.Module):

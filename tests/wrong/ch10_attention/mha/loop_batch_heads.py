@@ -1,12 +1,12 @@
 """Multi-head attention with the parameter layout of nn.MultiheadAttention(batch_first=True)."""
-
-MISTAKE = 'Python loops over the batch and the heads'
-EXPECT = {'test_speed': 'loop'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'Python loops over the batch and the heads'
+EXPECT = {'test_speed': 'loop'}
 
 
 class MultiHeadAttention(nn.Module):

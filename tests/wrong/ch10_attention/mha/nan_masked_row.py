@@ -1,12 +1,12 @@
 """Multi-head attention with the parameter layout of nn.MultiheadAttention(batch_first=True)."""
-
-MISTAKE = 'fully masked rows are left as NaN'
-EXPECT = {'test_fully_masked_row': 'NaN'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'fully masked rows are left as NaN'
+EXPECT = {'test_fully_masked_row': 'NaN'}
 
 
 class MultiHeadAttention(nn.Module):

@@ -1,12 +1,12 @@
 """Multi-head attention with the parameter layout of nn.MultiheadAttention(batch_first=True)."""
-
-MISTAKE = 'forgets to apply the output projection'
-EXPECT = {'test_self_attention': 'missing output projection'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'forgets to apply the output projection'
+EXPECT = {'test_self_attention': 'missing output projection'}
 
 
 class MultiHeadAttention(nn.Module):

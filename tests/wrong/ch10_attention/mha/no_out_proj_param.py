@@ -1,12 +1,12 @@
 """Multi-head attention with the parameter layout of nn.MultiheadAttention(batch_first=True)."""
-
-MISTAKE = 'never creates out_proj (and so never applies it)'
-EXPECT = {'test_parameters': 'missing output projection'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'never creates out_proj (and so never applies it)'
+EXPECT = {'test_parameters': 'missing output projection'}
 
 
 class MultiHeadAttention(nn.Module):

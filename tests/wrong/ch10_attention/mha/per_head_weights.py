@@ -1,12 +1,12 @@
 """Multi-head attention with the parameter layout of nn.MultiheadAttention(batch_first=True)."""
-
-MISTAKE = 'returns the per-head weights instead of their average'
-EXPECT = {'test_self_attention': 'average'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'returns the per-head weights instead of their average'
+EXPECT = {'test_self_attention': 'average'}
 
 
 class MultiHeadAttention(nn.Module):

@@ -1,12 +1,12 @@
 """Multi-head attention with the parameter layout of nn.MultiheadAttention(batch_first=True)."""
-
-MISTAKE = 'scales by 1/sqrt(d_model) instead of 1/sqrt(head_dim)'
-EXPECT = {'test_self_attention': 'sqrt(d_model)'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'scales by 1/sqrt(d_model) instead of 1/sqrt(head_dim)'
+EXPECT = {'test_self_attention': 'sqrt(d_model)'}
 
 
 class MultiHeadAttention(nn.Module):

@@ -1,12 +1,12 @@
 """Multi-head attention with the parameter layout of nn.MultiheadAttention(batch_first=True)."""
-
-MISTAKE = 'delegates to F.multi_head_attention_forward'
-EXPECT = {'test_no_forbidden_api': 'multi_head_attention_forward'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'delegates to F.multi_head_attention_forward'
+EXPECT = {'test_no_forbidden_api': 'multi_head_attention_forward'}
 
 
 class MultiHeadAttention(nn.Module):

@@ -1,12 +1,12 @@
 """Multi-head attention with the parameter layout of nn.MultiheadAttention(batch_first=True)."""
-
-MISTAKE = 'view(B, H, L, hd) straight from [B, L, E]'
-EXPECT = {'test_self_attention': 'directly'}
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = 'view(B, H, L, hd) straight from [B, L, E]'
+EXPECT = {'test_self_attention': 'directly'}
 
 
 class MultiHeadAttention(nn.Module):

@@ -1,9 +1,9 @@
 """ViT patch embedding: cut an image into p x p patches and project each one linearly."""
+import torch
+import torch.nn as nn
 
 MISTAKE = 'img_size not divisible by patch_size is accepted'
 EXPECT = {'test_indivisible_raises': 'ValueError'}
-import torch
-import torch.nn as nn
 
 
 class PatchEmbedding(nn.Module):
@@ -28,10 +28,12 @@ class PatchEmbedding(nn.Module):
         self.proj = nn.Linear(in_ch * patch_size * patch_size, d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, C, H, W] -> [B, n_patches, d_model]."""
+        """x [B, C, H, W] with H = W = img_size (else ValueError) -> [B, n_patches, d_model]."""
         # TODO: reshape so the patch-row and patch-column axes separate from the pixel axes inside a
         # TODO: patch, permute to [B, gh, gw, C, p, p], flatten to [B, N, C*p*p] and project. No loops.
         B, C, H, W = x.shape
+        if H != self.img_size or W != self.img_size:
+            raise ValueError(f"expected {self.img_size}x{self.img_size} images, got {H}x{W}")
         p, g = self.patch_size, self.grid
         x = x.reshape(B, C, g, p, g, p)                                     # [B, C, gh, ph, gw, pw]
         x = x.permute(0, 2, 4, 1, 3, 5)                                     # [B, gh, gw, C, ph, pw]

@@ -1,9 +1,9 @@
 """ViT patch embedding: cut an image into p x p patches and project each one linearly."""
+import torch
+import torch.nn as nn
 
 MISTAKE = 'reshape to [B, N, C*p*p] with no permute'
 EXPECT = {'test_matches_conv': 'without permuting'}
-import torch
-import torch.nn as nn
 
 
 class PatchEmbedding(nn.Module):
@@ -30,10 +30,12 @@ class PatchEmbedding(nn.Module):
         self.proj = nn.Linear(in_ch * patch_size * patch_size, d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, C, H, W] -> [B, n_patches, d_model]."""
+        """x [B, C, H, W] with H = W = img_size (else ValueError) -> [B, n_patches, d_model]."""
         # TODO: reshape so the patch-row and patch-column axes separate from the pixel axes inside a
         # TODO: patch, permute to [B, gh, gw, C, p, p], flatten to [B, N, C*p*p] and project. No loops.
         B, C, H, W = x.shape
+        if H != self.img_size or W != self.img_size:
+            raise ValueError(f"expected {self.img_size}x{self.img_size} images, got {H}x{W}")
         p, g = self.patch_size, self.grid
         x = x.reshape(B, g * g, C * p * p)                                  # [B, N, C*p*p]
         return self.proj(x)                                                 # [B, N, d_model]

@@ -1,10 +1,10 @@
 """ViT patch embedding: cut an image into p x p patches and project each one linearly."""
-
-MISTAKE = "runs F.conv2d with the Linear's weight reshaped"
-EXPECT = {'test_no_forbidden_api': 'conv2d'}
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+MISTAKE = "runs F.conv2d with the Linear's weight reshaped"
+EXPECT = {'test_no_forbidden_api': 'conv2d'}
 
 
 class PatchEmbedding(nn.Module):
@@ -31,10 +31,12 @@ class PatchEmbedding(nn.Module):
         self.proj = nn.Linear(in_ch * patch_size * patch_size, d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, C, H, W] -> [B, n_patches, d_model]."""
+        """x [B, C, H, W] with H = W = img_size (else ValueError) -> [B, n_patches, d_model]."""
         # TODO: reshape so the patch-row and patch-column axes separate from the pixel axes inside a
         # TODO: patch, permute to [B, gh, gw, C, p, p], flatten to [B, N, C*p*p] and project. No loops.
         B, C, H, W = x.shape
-        p, g = self.patch_size, self.grid
+        if H != self.img_size or W != self.img_size:
+            raise ValueError(f"expected {self.img_size}x{self.img_size} images, got {H}x{W}")
+        p = self.patch_size
         w = self.proj.weight.reshape(-1, C, p, p)
         return F.conv2d(x, w, self.proj.bias, stride=p).flatten(2).transpose(1, 2)

@@ -1,8 +1,8 @@
 """Sinusoidal position encodings from "Attention Is All You Need"."""
+import torch
 
 MISTAKE = 'sin block then cos block instead of interleaved columns'
 EXPECT = {'test_closed_form': 'concatenated'}
-import torch
 
 
 def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:

@@ -1,8 +1,8 @@
 """Sinusoidal position encodings from "Attention Is All You Need"."""
+import torch
 
 MISTAKE = '2 * i / d with i already counting by 2'
 EXPECT = {'test_closed_form': 'doubled'}
-import torch
 
 
 def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:

@@ -1,8 +1,8 @@
 """Sinusoidal position encodings from "Attention Is All You Need"."""
+import torch
 
 MISTAKE = '10000^(i/d) with i the pair index, instead of 2i/d'
 EXPECT = {'test_closed_form': 'uses i instead of 2i'}
-import torch
 
 
 def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:

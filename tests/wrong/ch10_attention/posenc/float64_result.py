@@ -1,8 +1,8 @@
 """Sinusoidal position encodings from "Attention Is All You Need"."""
+import torch
 
 MISTAKE = 'returns the float64 table without casting to float32'
 EXPECT = {'test_closed_form': 'float32'}
-import torch
 
 
 def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:

@@ -1,8 +1,8 @@
 """Sinusoidal position encodings from "Attention Is All You Need"."""
+import torch
 
 MISTAKE = 'no ValueError for odd d_model (fails later with a shape error)'
 EXPECT = {'test_odd_d_model_raises': 'ValueError'}
-import torch
 
 
 def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:

@@ -1,8 +1,8 @@
 """Sinusoidal position encodings from "Attention Is All You Need"."""
+import torch
 
 MISTAKE = 'cos in the even columns, sin in the odd ones'
 EXPECT = {'test_closed_form': 'swapped'}
-import torch
 
 
 def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:

@@ -1,11 +1,11 @@
 """Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
-
-MISTAKE = 'causal mask aligned to the bottom-right corner when Lq != Lk'
-EXPECT = {'test_causal': 'bottom-right'}
 import math
 
 import torch
 import torch.nn.functional as F
+
+MISTAKE = 'causal mask aligned to the bottom-right corner when Lq != Lk'
+EXPECT = {'test_causal': 'bottom-right'}
 
 
 def scaled_dot_product_attention(

@@ -1,11 +1,11 @@
 """Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
-
-MISTAKE = 'the causal mask excludes the diagonal (j < i)'
-EXPECT = {'test_causal': 'off-by-one'}
 import math
 
 import torch
 import torch.nn.functional as F
+
+MISTAKE = 'the causal mask excludes the diagonal (j < i)'
+EXPECT = {'test_causal': 'off-by-one'}
 
 
 def scaled_dot_product_attention(

@@ -1,11 +1,11 @@
 """Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
-
-MISTAKE = 'is_causal overrides the mask instead of combining by AND'
-EXPECT = {'test_causal': 'replaces the mask'}
 import math
 
 import torch
 import torch.nn.functional as F
+
+MISTAKE = 'is_causal overrides the mask instead of combining by AND'
+EXPECT = {'test_causal': 'replaces the mask'}
 
 
 def scaled_dot_product_attention(

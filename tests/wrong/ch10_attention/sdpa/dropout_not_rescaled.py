@@ -1,11 +1,10 @@
 """Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
-
-MISTAKE = 'dropout zeroes weights but does not divide the survivors by 1 - p'
-EXPECT = {'test_dropout': 'rescaled'}
 import math
 
 import torch
-import torch.nn.functional as F
+
+MISTAKE = 'dropout zeroes weights but does not divide the survivors by 1 - p'
+EXPECT = {'test_dropout': 'rescaled'}
 
 
 def scaled_dot_product_attention(

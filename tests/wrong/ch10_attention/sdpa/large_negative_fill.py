@@ -1,11 +1,11 @@
 """Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
-
-MISTAKE = 'masks with -1e9 and never zeroes fully masked rows: they become uniform'
-EXPECT = {'test_fully_masked_rows': 'uniform'}
 import math
 
 import torch
 import torch.nn.functional as F
+
+MISTAKE = 'masks with -1e9 and never zeroes fully masked rows: they become uniform'
+EXPECT = {'test_fully_masked_rows': 'uniform'}
 
 
 def scaled_dot_product_attention(

@@ -1,11 +1,11 @@
 """Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
-
-MISTAKE = 'a Python loop over the queries, one softmax row at a time'
-EXPECT = {'test_speed': 'loop'}
 import math
 
 import torch
 import torch.nn.functional as F
+
+MISTAKE = 'a Python loop over the queries, one softmax row at a time'
+EXPECT = {'test_speed': 'loop'}
 
 
 def scaled_dot_product_attention(

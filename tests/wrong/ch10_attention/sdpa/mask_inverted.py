@@ -1,11 +1,11 @@
 """Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
-
-MISTAKE = "treats True in the mask as 'blocked' (nn.MultiheadAttention's convention)"
-EXPECT = {'test_mask': 'mask inverted'}
 import math
 
 import torch
 import torch.nn.functional as F
+
+MISTAKE = "treats True in the mask as 'blocked' (nn.MultiheadAttention's convention)"
+EXPECT = {'test_mask': 'mask inverted'}
 
 
 def scaled_dot_product_attention(

@@ -1,11 +1,11 @@
 """Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
-
-MISTAKE = 'fully masked rows are left as the NaN that softmax produces'
-EXPECT = {'test_fully_masked_rows': 'NaN'}
 import math
 
 import torch
 import torch.nn.functional as F
+
+MISTAKE = 'fully masked rows are left as the NaN that softmax produces'
+EXPECT = {'test_fully_masked_rows': 'NaN'}
 
 
 def scaled_dot_product_attention(

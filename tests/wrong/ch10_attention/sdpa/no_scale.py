@@ -1,11 +1,9 @@
 """Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
+import torch
+import torch.nn.functional as F
 
 MISTAKE = 'scores are not scaled by 1/sqrt(d)'
 EXPECT = {'test_matches_builtin': '1/sqrt(d)'}
-import math
-
-import torch
-import torch.nn.functional as F
 
 
 def scaled_dot_product_attention(

@@ -1,11 +1,11 @@
 """Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
-
-MISTAKE = 'softmax over the query axis instead of the keys'
-EXPECT = {'test_matches_builtin': 'softmax over the query axis'}
 import math
 
 import torch
 import torch.nn.functional as F
+
+MISTAKE = 'softmax over the query axis instead of the keys'
+EXPECT = {'test_matches_builtin': 'softmax over the query axis'}
 
 
 def scaled_dot_product_attention(

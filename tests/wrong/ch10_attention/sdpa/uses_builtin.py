@@ -1,11 +1,11 @@
 """Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
-
-MISTAKE = 'calls F.scaled_dot_product_attention for the output'
-EXPECT = {'test_no_forbidden_api': 'scaled_dot_product_attention'}
 import math
 
 import torch
 import torch.nn.functional as F
+
+MISTAKE = 'calls F.scaled_dot_product_attention for the output'
+EXPECT = {'test_no_forbidden_api': 'scaled_dot_product_attention'}
 
 
 def scaled_dot_product_attention(

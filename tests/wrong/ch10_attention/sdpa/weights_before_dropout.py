@@ -1,11 +1,11 @@
 """Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
-
-MISTAKE = 'returns the attention weights from before dropout'
-EXPECT = {'test_dropout': 'weights @ v'}
 import math
 
 import torch
 import torch.nn.functional as F
+
+MISTAKE = 'returns the attention weights from before dropout'
+EXPECT = {'test_dropout': 'weights @ v'}
 
 
 def scaled_dot_product_attention(

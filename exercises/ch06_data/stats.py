@@ -1,0 +1,22 @@
+"""Per-channel mean and standard deviation of a whole dataset, one batch at a time."""
+import torch
+
+
+def channel_mean_std(loader) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean and std of every channel over all pixels of all images, streaming over ``loader``.
+
+    These are the numbers ``transforms.Normalize(mean, std)`` wants.
+
+    Args:
+        loader: yields ``(images, labels)`` with images ``[B, C, H, W]`` (any trailing shape after C works);
+            batches may differ in size.
+    Returns:
+        ``(mean, std)``, each ``[C]`` in the images' dtype: the population statistics over every value of a
+        channel in the whole loader, ``std = sqrt(mean((x - mean)²))`` (biased, not N - 1), exactly what
+        ``x.mean(dim) / x.std(dim, correction=0)`` give on the concatenated data.
+
+    Pinned: one pass, nothing but running sums kept between batches, accumulated in float64.
+    """
+    # TODO: per channel, keep running totals of the count, of x and of x² over the batches (in float64);
+    # TODO: at the end mean = Σx / n and var = Σx² / n − mean². Averaging per-batch stds is not the same.
+    raise NotImplementedError("channel_mean_std: not implemented yet")

@@ -1,0 +1,35 @@
+"""Scaled dot-product attention, the core of every Transformer, written with matmul and softmax."""
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def scaled_dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    is_causal: bool = False,
+    dropout_p: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """softmax(q kᵀ / √d) v, returning the output and the attention weights.
+
+    Args:
+        q: [..., Lq, d] queries; any leading batch shape (e.g. [B, H]).
+        k: [..., Lk, d] keys, same leading shape as q.
+        v: [..., Lk, dv] values, same leading shape as q.
+        mask: optional bool tensor broadcastable to [..., Lq, Lk]; True = the query may attend to the key.
+        is_causal: if True, query i may only attend to keys j <= i (top-left aligned, like
+            F.scaled_dot_product_attention, also when Lq != Lk); combined with ``mask`` by AND.
+        dropout_p: probability of zeroing an attention weight; kept weights are scaled by 1/(1 - dropout_p).
+            Applied whenever dropout_p > 0 (there is no train/eval switch in a function).
+    Returns:
+        (out, weights): out [..., Lq, dv] and weights [..., Lq, Lk], in q's dtype and on q's device.
+        ``weights`` are the probabilities actually applied (after dropout), so out == weights @ v.
+        A query row that may attend to no key gives zeros in both out and weights, never NaN.
+    """
+    # TODO: scores = q kᵀ scaled by 1/sqrt(d); set the scores the query may not see to -inf (combine the
+    # TODO: mask with a causal j <= i pattern by AND), softmax over the keys, zero the rows that had no
+    # TODO: key at all (softmax of all -inf is NaN), apply dropout, then multiply by v. No Python loops.
+    raise NotImplementedError("scaled_dot_product_attention: not implemented yet")

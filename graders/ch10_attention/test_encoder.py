@@ -1,0 +1,194 @@
+"""Grader for ch10.encoder: TransformerEncoderLayer(d_model, n_heads, d_ff, dropout=0.0, norm_first=True)."""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from torchcourse.grading import (assert_close, check, expect_tensor, forbidden_api_check, grad_of, load_state,
+                                 param_grads, params)
+
+EXERCISE = "ch10.encoder"
+
+test_no_forbidden_api = forbidden_api_check()
+
+F64 = torch.float64
+E, H, FF = 16, 4, 24
+
+
+def _randn(rng, *shape, dtype=F64):
+    return torch.randn(*shape, generator=rng, dtype=dtype)
+
+
+def _oracle(rng, norm_first, dropout=0.0):
+    """nn.TransformerEncoderLayer in float64, every parameter (LayerNorm and biases included) randomised."""
+    m = nn.TransformerEncoderLayer(E, H, FF, dropout=dropout, batch_first=True, norm_first=norm_first, dtype=F64)
+    sd = {}
+    for k, v in m.state_dict().items():
+        r = _randn(rng, *v.shape)
+        sd[k] = 1.0 + 0.3 * r if k.startswith("norm") and k.endswith("weight") else r / math.sqrt(v.shape[-1])
+    m.load_state_dict(sd)
+    return m, sd
+
+
+def _learner(ex, sd, norm_first, dropout=0.0):
+    h = ex.TransformerEncoderLayer(E, H, FF, dropout=dropout, norm_first=norm_first)
+    h.double()
+    load_state(h, sd)
+    return h
+
+
+def _nn_mask(keep, B, L):
+    return (~keep.expand(B, H, L, L)).reshape(B * H, L, L)
+
+
+def _variants(m, x, keep=None):
+    """What the known mistakes compute, built from the oracle's own sublayers."""
+    am = None if keep is None else _nn_mask(keep, x.shape[0], x.shape[1])
+
+    def sa(t):
+        return m.self_attn(t, t, t, attn_mask=am, need_weights=False)[0]
+
+    def ff(t):
+        return m.linear2(F.relu(m.linear1(t)))
+
+    n1, n2 = m.norm1, m.norm2
+    with torch.no_grad():
+        if m.norm_first:
+            a = x + sa(n1(x))
+            h1 = n1(x)
+            h2 = h1 + sa(h1)
+            return [
+                (("residual around the wrong sublayer: the residual adds the normalised input norm1(x) instead "
+                 "of x (pre-norm is x + sublayer(norm(x)))"), n2(h2) + ff(n2(h2))),
+                (("residual around the wrong sublayer: the feed-forward residual starts from the layer input x "
+                 "instead of the attention block's output"), x + ff(n2(a))),
+                ("residual around the wrong sublayer: one residual around both sublayers, x + ff(sa(x))",
+                 x + ff(n2(sa(n1(x))))),
+                ("norm_first ignored: post-norm computed (norm after the residual add)",
+                 n2((b := n1(x + sa(x))) + ff(b))),
+                ("norm1 and norm2 swapped", (c := x + sa(n2(x))) + ff(n1(c))),
+                ("no residual connections", ff(n2(sa(n1(x))))),
+            ]
+        b = n1(x + sa(x))
+        return [
+            (("residual around the wrong sublayer: the feed-forward residual starts from the layer input x "
+             "instead of the attention block's output"), n2(x + ff(b))),
+            ("residual around the wrong sublayer: the norm went inside the branch, x + norm(sublayer(x))",
+             (c := x + n1(sa(x))) + n2(ff(c))),
+            ("residual around the wrong sublayer: one residual around both sublayers, norm(x + ff(sa(x)))",
+             n2(x + ff(sa(x)))),
+            ("norm_first ignored: pre-norm computed (norm inside the branch, before the sublayer)",
+             (d := x + sa(n1(x))) + ff(n2(d))),
+            ("norm1 and norm2 swapped", n1((e := n2(x + sa(x))) + ff(e))),
+        ]
+
+
+def _judge(out, expected, mistakes, what):
+    expect_tensor(out, shape=expected.shape, dtype=expected.dtype, what=what)
+    assert_close(out, expected, atol=1e-10, rtol=1e-10, what=what, mistakes=mistakes,
+                 hint="pre-norm: x = x + SA(norm1(x)); x = x + FF(norm2(x)).  post-norm: x = norm1(x + SA(x)); "
+                      "x = norm2(x + FF(x)).  FF(x) = linear2(relu(linear1(x)))")
+
+
+@check(points=1)
+def test_parameters(ex):
+    h = ex.TransformerEncoderLayer(E, H, FF)
+    got = {k: tuple(v.shape) for k, v in params(h).items()}
+    want = {k: tuple(v.shape) for k, v in nn.TransformerEncoderLayer(E, H, FF, batch_first=True).named_parameters()}
+    if got != want:
+        missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+        wrong = sorted(f"{k}: expected {want[k]}, got {got[k]}" for k in set(want) & set(got) if want[k] != got[k])
+        raise AssertionError(f"TransformerEncoderLayer({E}, {H}, {FF}): the parameters must be named and shaped "
+                             f"like nn.TransformerEncoderLayer: expected {sorted(want.items())}, got "
+                             f"{sorted(got.items())}. Missing: {missing}; unexpected: {extra}; wrong shape: {wrong}")
+
+
+@check(points=2)
+def test_pre_norm(ex, rng):
+    m, sd = _oracle(rng, norm_first=True)
+    h = _learner(ex, sd, norm_first=True)
+    x = _randn(rng, 3, 7, E)
+    _judge(h(x), m(x), _variants(m, x),
+           f"TransformerEncoderLayer({E}, {H}, {FF}, norm_first=True)(src[3,7,{E}]) vs nn.TransformerEncoderLayer "
+           f"with the same weights (float64)")
+
+
+@check(points=2)
+def test_post_norm(ex, rng):
+    m, sd = _oracle(rng, norm_first=False)
+    h = _learner(ex, sd, norm_first=False)
+    x = _randn(rng, 3, 7, E)
+    _judge(h(x), m(x), _variants(m, x),
+           f"TransformerEncoderLayer({E}, {H}, {FF}, norm_first=False)(src[3,7,{E}]) vs nn.TransformerEncoderLayer "
+           f"with the same weights (float64)")
+
+
+@check(points=1)
+def test_masks(ex, rng):
+    m, sd = _oracle(rng, norm_first=True)
+    h = _learner(ex, sd, norm_first=True)
+    B, L = 2, 6
+    x = _randn(rng, B, L, E)
+    tril = torch.ones(L, L, dtype=torch.bool).tril()
+    padding = torch.ones(B, 1, 1, L, dtype=torch.bool)
+    padding[1, ..., 3:] = False
+    for kw, keep, label in (({"is_causal": True}, tril, "is_causal=True"),
+                            ({"mask": padding, "is_causal": True}, padding & tril,
+                             "a key-padding mask [2,1,1,6] and is_causal=True")):
+        no_causal = keep | ~tril if "mask" not in kw else padding.expand(B, 1, L, L)
+        mistakes = [("is_causal ignored", m(x, src_mask=_nn_mask(no_causal, B, L)))]
+        if "mask" in kw:
+            mistakes.append(("mask ignored", m(x, src_mask=_nn_mask(tril, B, L))))
+        _judge(h(x, **kw), m(x, src_mask=_nn_mask(keep, B, L)), mistakes,
+               f"TransformerEncoderLayer(norm_first=True) with {label}")
+
+
+@check(points=1)
+def test_gradients(ex, rng):
+    m, sd = _oracle(rng, norm_first=False)
+    h = _learner(ex, sd, norm_first=False)
+    x = _randn(rng, 2, 5, E)
+    g = _randn(rng, 2, 5, E)
+    _, (gx,) = grad_of(h, x.clone().requires_grad_(), grad_outputs=g)
+    xr = x.clone().requires_grad_()
+    m(xr).backward(g)
+    if gx is None:
+        raise AssertionError("gradient of the output wrt src: expected a tensor, got None (is the output detached?)")
+    assert_close(gx, xr.grad, atol=1e-9, rtol=1e-9, what="gradient wrt src (float64, norm_first=False)")
+    got = param_grads(h)
+    for name, p in m.named_parameters():
+        if got.get(name) is None:
+            raise AssertionError(f"gradient of {name}: expected a tensor, got None (is {name} used in forward?)")
+        assert_close(got[name], p.grad, atol=1e-9, rtol=1e-9, what=f"gradient of {name} (float64, norm_first=False)")
+
+
+@check(points=1)
+def test_dropout_train_eval(ex, rng):
+    m, sd = _oracle(rng, norm_first=True, dropout=0.3)
+    h = _learner(ex, sd, norm_first=True, dropout=0.3)
+    x = _randn(rng, 2, 5, E)
+    h.eval()
+    m.eval()
+    _judge(h(x), m(x), [], "TransformerEncoderLayer(dropout=0.3) in eval mode")
+    h.train()
+    out = h(x)
+    expect_tensor(out, shape=x.shape, what="TransformerEncoderLayer(dropout=0.3) in training mode")
+    if torch.allclose(out, m(x), atol=1e-9):
+        raise AssertionError("TransformerEncoderLayer(dropout=0.3) in training mode: expected dropout to change the "
+                             "output, got exactly the eval-mode output. Likely mistake: dropout ignored (apply it "
+                             "to each sublayer's output before the residual add)")
+
+
+@check(points=1, gpu=True)
+def test_gpu(ex, rng, device):
+    m, sd = _oracle(rng, norm_first=True)
+    h = _learner(ex, sd, norm_first=True)
+    h.float()
+    h.to(device)
+    x = _randn(rng, 2, 6, E)
+    out = h(x.float().to(device), is_causal=True)
+    expect_tensor(out, shape=x.shape, dtype=torch.float32, device=device, what="the output on the GPU")
+    expected = m(x, src_mask=_nn_mask(torch.ones(6, 6, dtype=torch.bool).tril(), 2, 6))
+    assert_close(out, expected, atol=1e-4, rtol=1e-4, what="the output on the GPU vs the float64 CPU oracle",
+                 hint="create every new tensor (masks) on the input's device")

@@ -1,0 +1,64 @@
+"""Optimizers judged by whole trajectories: the same fixed gradients fed, step after step, to the learner's
+optimizer in the worker and to ``torch.optim``'s in the grading process.
+
+Used by the ch04 graders (SGD, AdamW) and any later optimizer exercise.
+"""
+from __future__ import annotations
+
+import torch
+
+from torchcourse import testfns
+from torchcourse.grading import put
+
+F64 = torch.float64
+
+
+def worker_params(impl, tensors) -> list:
+    """Handles to nn.Parameters created in the worker: the learner's optimizer must hold the worker's objects."""
+    return [put(impl, torch.nn.Parameter(t.detach().clone())) for t in tensors]
+
+
+def problem(rng, shapes, steps: int, none_at=()):
+    """Initial values and a fixed sequence of gradients (None where a parameter gets no gradient)."""
+    p0 = [torch.randn(*s, generator=rng, dtype=F64) for s in shapes]
+    grads = [[torch.randn(*s, generator=rng, dtype=F64) for s in shapes] for _ in range(steps)]
+    for t, i in none_at:
+        grads[t][i] = None
+    return p0, grads
+
+
+def groups(params, spec):
+    """spec None: a plain list of parameters; else dicts with "idx" (which parameters) and hyper-parameters."""
+    if spec is None:
+        return list(params)
+    return [{**{k: v for k, v in g.items() if k != "idx"}, "params": [params[i] for i in g["idx"]]} for g in spec]
+
+
+def flat(tensors) -> torch.Tensor:
+    return torch.cat([t.detach().reshape(-1).to("cpu", F64) for t in tensors])
+
+
+def oracle_trajectory(optimizer_cls, p0, spec, kw, grads) -> torch.Tensor:
+    """``optimizer_cls`` (e.g. torch.optim.SGD) on trusted copies with the same gradients: [steps, numel]."""
+    ps = [torch.nn.Parameter(p.clone()) for p in p0]
+    opt = optimizer_cls(groups(ps, spec), **kw)
+    out = []
+    for gs in grads:
+        testfns.set_grads(ps, gs)
+        opt.step()
+        out.append(flat(ps))
+    return torch.stack(out)
+
+
+def learner_trajectory(optimizer_handle, impl, p0, spec, kw, grads, device=None, dtype=None):
+    """The learner's optimizer class (a handle) in the worker: per step, parameter values and the .grad left."""
+    tf = impl.lib("torchcourse.testfns")
+    ps = worker_params(impl, [p.to(device=device or p.device, dtype=dtype or p.dtype) for p in p0])
+    step = optimizer_handle(groups(ps, spec), **kw).step
+    values, grads_after = [], []
+    for gs in grads:
+        tf.set_grads(ps, gs)
+        step()
+        values.append(tf.param_values(ps))
+        grads_after.append(tf.param_grad_values(ps))
+    return values, grads_after
