@@ -16,7 +16,8 @@ def dataset_rows(course_root: Path) -> list[tuple]:
         if "module" in entry:
             present = importlib.util.find_spec(entry["module"]) is not None
         if "path" in entry:
-            present = present and Path(entry["path"]).exists()
+            path = Path(entry["path"])
+            present = present and (path if path.is_absolute() else Path(course_root) / path).exists()
         needed_by = ", ".join(entry.get("chapters", []))
         detail = f"{entry.get('title', name)} (for {needed_by})" if needed_by else entry.get("title", name)
         rows.append((True if present else (False if entry.get("required") else None), f"data: {name}",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import os
 import platform
 import tempfile
@@ -13,10 +14,13 @@ from torchcourse import config as course_config
 
 def _version(name: str):
     try:
-        module = importlib.import_module(name)
+        importlib.import_module(name)
     except Exception:    # noqa: BLE001 — any failure to import means "missing" here
         return None
-    return getattr(module, "__version__", "installed")
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "installed"
 
 
 def doctor(args, out) -> int:
@@ -32,8 +36,7 @@ def doctor(args, out) -> int:
     for name, required, fix in (
             ("torch", True, "pip install -e ."), ("torchvision", True, "pip install -e ."),
             ("numpy", True, "pip install -e ."), ("pytest", True, "pip install -e ."),
-            ("rich", True, "pip install -e ."), ("nbgrader", False, "pip install -e '.[classroom]' (instructors)"),
-            ("sklearn", False, "pip install -e '.[data]'")):
+            ("rich", True, "pip install -e ."), ("nbgrader", False, "pip install -e '.[classroom]' (instructors)")):
         version = _version(name)
         row(True if version else (False if required else None), name, version or "not installed", "" if version else fix)
     torch = importlib.import_module("torch") if _version("torch") else None
@@ -64,19 +67,23 @@ def doctor(args, out) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             impl = Implementation(Path(tmp), label="doctor")
             try:
-                version = impl.module("torch").__version__
+                version = impl.lib("builtins").str(impl.module("torch").attr("__version__"))
+                from torchcourse import zygote
+                from torchcourse.sandbox import isolation
+                how = "forked from a zygote" if zygote.get() else "a new process per worker"
                 row(True, "sandbox", f"a worker started and answered in {time.perf_counter() - start:.1f} s "
-                                     f"(torch {version})")
+                                     f"(torch {version}; {how}; {isolation()})")
             except Exception as e:   # noqa: BLE001
-                row(False, "sandbox", f"the worker process did not start: {e}", "course doctor --debug")
+                row(False, "sandbox", f"the worker process did not start: {e}", "course --debug doctor")
             finally:
                 impl.close()
+    from rich.markup import escape
     from rich.table import Table
     table = Table(box=None, header_style="bold")
     for col in ("", "what", "found", "fix"):
         table.add_column(col)
     for r in rows:
-        table.add_row(*r)
+        table.add_row(r[0], *(escape(str(x)) for x in r[1:]))
     out.print(table)
     out.print("[green]everything needed is here[/green]" if not problems else f"[red]{problems} problem(s)[/red]")
     return 0 if not problems else 4

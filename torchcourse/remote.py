@@ -273,6 +273,20 @@ class Handle:
     def __call__(self, *args, **kwargs):
         return self._call(args, kwargs)
 
+    def __len__(self) -> int:
+        return self._impl.request({"op": "len", "obj": self._ref()}, self._timeout)["result"]
+
+    def __getitem__(self, key):
+        reply = self._impl.request({"op": "getitem", "obj": self._ref(), "key": self._impl.encode(key)},
+                                   self._timeout)
+        return self._impl.decode(reply["result"], forbid=self._forbid)
+
+    def attr(self, name: str):
+        """Any attribute, dunders included (``h.attr("__version__")``); plain ``h.name`` refuses dunders so
+        that Python's own protocol look-ups never turn into requests."""
+        reply = self._impl.request({"op": "getattr", "obj": self._ref(), "name": name}, self._timeout)
+        return self._impl.decode(reply["result"], forbid=self._forbid)
+
     def _call(self, args, kwargs, *, grad: dict | None = None, discard: bool = False,
               timeout: float | None = None):
         impl = self._impl

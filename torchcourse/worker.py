@@ -122,6 +122,14 @@ class Worker:
         obj = self.objects[request["obj"]]
         return {"result": self.encode(getattr(obj, request["name"]))}
 
+    def op_len(self, request):
+        with forbidden(request.get("forbid", [])):
+            return {"result": int(len(self.objects[request["obj"]]))}
+
+    def op_getitem(self, request):
+        with forbidden(request.get("forbid", [])):
+            return {"result": self.encode(self.objects[request["obj"]][self.decode(request["key"])])}
+
     def op_setattr(self, request):
         setattr(self.objects[request["obj"]], request["name"], self.decode(request["value"]))
         return {"result": None}
