@@ -18,8 +18,8 @@ def _install(session, *extras):
 
 @nox.session
 def tests(session):
-    """The project's own tests: engine, CLI, sandbox, and every grader proven three ways."""
-    _install(session)
+    """The project's own tests: engine, CLI, sandbox, classroom (real nbgrader), every grader proven three ways."""
+    _install(session, "classroom")
     session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
 
 

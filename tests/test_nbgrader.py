@@ -8,7 +8,6 @@ import copy
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -105,15 +104,27 @@ def grades(root: Path) -> dict[str, float]:
         return {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
 
 
+def why(root: Path, student: str) -> str:
+    """The FAIL lines of a student's reports (written into the autograded notebooks), for assertion messages."""
+    lines = []
+    for path in sorted((root / "autograded" / student / "ch10").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            for out in cell.get("outputs", []):
+                text = "".join(out.get("text", ""))
+                lines += [f"{path.name}: {line.strip()}" for line in text.splitlines() if "FAIL" in line or
+                          line.startswith("note")]
+    return "\n".join(lines)
+
+
 @pytest.mark.slow
 def test_scores_come_from_the_isolated_runner(classroom):
     assert classroom["code"] == 0
     assert classroom["export"].returncode == 0, classroom["export"].stderr[-2000:]
-    got = grades(classroom["root"])
-    assert got["alice"] == 15.0
-    assert got["dave"] == 15.0, "a renamed notebook is graded by its grade ids"
-    assert got["frank"] == 15.0, "deleting the graded cell does not cost a correct solution its points"
-    assert got["heidi"] == 15.0, "a notebook without nbgrader metadata is graded by content"
+    got, root = grades(classroom["root"]), classroom["root"]
+    assert got["alice"] == 15.0, why(root, "alice")
+    assert got["dave"] == 15.0, "a renamed notebook is graded by its grade ids\n" + why(root, "dave")
+    assert got["frank"] == 15.0, "deleting the graded cell does not cost a correct solution\n" + why(root, "frank")
+    assert got["heidi"] == 15.0, "a notebook without nbgrader metadata is graded by content\n" + why(root, "heidi")
     assert 5.0 <= got["bob"] < 15.0                       # causal_mask right, sdpa partly wrong (partial credit)
     assert got["carol"] == got["bob"], "patching torch.testing in the notebook changes nothing"
     # an import failure costs that exercise (only the static scan of the file can still pass), not the others
@@ -182,3 +193,24 @@ def test_build_refuses_to_overwrite_changed_notebooks(course, tmp_path):
 
 def test_autograde_without_a_course_dir_is_a_usage_error(tmp_path):
     assert course_main(["--root", str(ROOT), "nbgrader", "autograde", "ch10", "--dir", str(tmp_path)]) == 2
+
+
+@pytest.mark.slow
+def test_grading_that_cannot_run_is_loud_not_full_marks(classroom, monkeypatch):
+    """Runs last: without execution nbgrader alone would give full marks; if our grading cannot run, the
+    grades are flagged for manual grading with 0 and the command fails (exit 4), never a silent pass."""
+    from nbgrader.api import Gradebook
+
+    from torchcourse.classroom import batch
+
+    def broken(*args, **kwargs):
+        raise batch.BatchError("a grading process could not start (simulated)")
+    monkeypatch.setattr(batch, "grade_submissions", broken)
+    root = classroom["root"]
+    code = course_main(["--root", str(ROOT), "nbgrader", "autograde", "ch10", "--dir", str(root),
+                        "--student", "bob"])
+    assert code == 4
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", nbg._course_id(root)) as gb:
+        for ex in EXERCISES:
+            grade = gb.find_grade(f"ch10_{ex}_test", ex, "ch10", "bob")
+            assert grade.needs_manual_grade and grade.score == 0

@@ -77,7 +77,46 @@ def _cases(course):
         return F.scaled_dot_product_attention(q, k, val), w
     add("ch10.sdpa", "F.scaled_dot_product_attention + weights", lambda m: m.scaled_dot_product_attention(q, k, val),
         sdpa_builtin)
+    xb, ib = torch.randn(64, 128, 32, generator=g), torch.randint(0, 128, (64, 16), generator=g)
+    add("ch01.gather", "advanced indexing", lambda m: m.batched_gather(xb, ib),
+        lambda: xb[torch.arange(64)[:, None], ib])
+    logits, target = torch.randn(2048, 100, generator=g), torch.randint(0, 100, (2048,), generator=g)
+    add("ch04.cross_entropy", "F.cross_entropy", lambda m: m.cross_entropy(logits, target),
+        lambda: F.cross_entropy(logits, target))
+    z, t = torch.randn(2048, 16, generator=g), torch.rand(2048, 16, generator=g)
+    add("ch04.bce", "F.binary_cross_entropy_with_logits", lambda m: m.bce_with_logits(z, t),
+        lambda: F.binary_cross_entropy_with_logits(z, t))
+    xm, ym = torch.randn(512, 64, generator=g), torch.randint(0, 10, (512,), generator=g)
+    params = {"W1": torch.randn(128, 64, generator=g) * 0.1, "b1": torch.zeros(128),
+              "W2": torch.randn(10, 128, generator=g) * 0.1, "b2": torch.zeros(10)}
+
+    def autograd_mlp():
+        ps = {k: v.clone().requires_grad_() for k, v in params.items()}
+        h = F.relu(F.linear(xm, ps["W1"], ps["b1"]))
+        loss = F.cross_entropy(F.linear(h, ps["W2"], ps["b2"]), ym)
+        return loss, torch.autograd.grad(loss, list(ps.values()))
+    add("ch02.manual_mlp", "autograd on the same MLP", lambda m: m.mlp_forward_backward(xm, ym, params), autograd_mlp)
+    for name, builtin in (("sgd", torch.optim.SGD), ("adamw", torch.optim.AdamW)):
+        add(f"ch04.{name}", f"torch.optim.{builtin.__name__}.step (1M parameters)",
+            *_optimizer_pair(course, name, builtin))
     return cases
+
+
+def _optimizer_pair(course, name, builtin):
+    """A step of the reference optimizer and of torch.optim's (foreach off, like the reference) on 1M params."""
+    def make(cls, **extra):
+        p = torch.nn.Parameter(torch.randn(1_000_000))
+        p.grad = torch.randn(1_000_000)
+        kwargs = {"lr": 0.01, **({"momentum": 0.9} if name == "sgd" else {}), **extra}
+        return cls([p], **kwargs)
+    mine = {}
+
+    def ref_step(module):
+        if "opt" not in mine:
+            mine["opt"] = make(getattr(module, builtin.__name__))
+        mine["opt"].step()
+    theirs = make(builtin, foreach=False)
+    return ref_step, theirs.step
 
 
 def reference_vs_builtin(course) -> list[dict]:

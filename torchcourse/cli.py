@@ -325,8 +325,9 @@ def cmd_nbgrader(args) -> int:
                                execute=args.execute, run_nbgrader=not args.skip_nbgrader, out=out)
     except nbg.NbgraderMissing as e:
         raise EnvironmentProblem(str(e)) from None
-    except nbg.NbgraderFailed as e:
-        raise EnvironmentProblem(str(e)) from None
+    except (nbg.NbgraderFailed, nbg.batch.BatchError) as e:
+        raise EnvironmentProblem(f"{e}\n(the grades of these submissions are flagged for manual grading)"
+                                 if isinstance(e, nbg.batch.BatchError) else str(e)) from None
     except nbg.CourseDirError as e:
         raise UsageError(str(e)) from None
     return EXIT_FAILED if report.errors else EXIT_OK

@@ -261,6 +261,17 @@ def autograde(course, root: Path, assignment: str, *, students: list[str] | None
                 say(f"[yellow]warning:[/yellow] `nbgrader {' '.join(args)}` exited with {proc.returncode}; "
                     f"every submission is still graded below.\n{escape(tail[-3000:])}")
         report.nbgrader_s = time.perf_counter() - t0
+        # until step 3 writes the real scores, nothing nbgrader computed may stand (without execution its
+        # test cells have no error output, i.e. full marks): flag every grade, so an interrupted run is loud
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}", _course_id(root)) as gb:
+            for folder in folders:
+                for ex in exercises:
+                    try:
+                        grade = gb.find_grade(nbs.test_id(ex), ex.id, assignment, folder.parent.name)
+                    except MissingEntry:
+                        continue
+                    grade.auto_score, grade.needs_manual_grade = 0.0, True
+            gb.db.commit()
 
     # 2. our grading, outside any kernel
     subs = [batch.collect(f, course, chapter, exercises, student=f.parent.name) for f in folders]
