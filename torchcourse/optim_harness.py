@@ -8,7 +8,8 @@ from __future__ import annotations
 import torch
 
 from torchcourse import testfns
-from torchcourse.grading import put
+from torchcourse.grading import assert_close, expect_tensor, put
+from torchcourse.remote import LearnerError
 
 F64 = torch.float64
 
@@ -62,3 +63,37 @@ def learner_trajectory(optimizer_handle, impl, p0, spec, kw, grads, device=None,
         values.append(tf.param_values(ps))
         grads_after.append(tf.param_grad_values(ps))
     return values, grads_after
+
+
+def judge_trajectory(values, expected, mistakes, p0, *, what, hint, atol=1e-10, device=None, dtype=None):
+    """Compare step by step, so that the message names the first step that differs.
+
+    ``mistakes``: ``[(name, simulated trajectory [steps, numel])]`` for the diagnosis.
+    """
+    for t, got in enumerate(values):
+        if not isinstance(got, list) or len(got) != len(p0):
+            raise AssertionError(f"{what}: could not read the parameters back after step {t + 1}")
+        for k, (v, p) in enumerate(zip(got, p0)):
+            expect_tensor(v, shape=p.shape, dtype=dtype or p.dtype, device=device,
+                          what=f"{what}: parameter {k} after step {t + 1}")
+        assert_close(flat(got), expected[t], atol=atol, rtol=atol,
+                     what=f"{what}: the parameters (flattened, in order) after step {t + 1} of {len(values)}",
+                     hint=hint, mistakes=[(name, sim[t]) for name, sim in mistakes])
+
+
+def run_and_judge(learner_cls, oracle_cls, impl, rng, shapes, spec, kw, what, *, steps, mistakes, hint,
+                  none_at=()):
+    """One whole comparison: a fresh problem, the learner's trajectory, torch.optim's, and the judgement.
+
+    ``mistakes(p0, spec, kw, grads)`` returns the simulated trajectories of the known mistakes.
+    """
+    p0, grads = problem(rng, shapes, steps, none_at)
+    try:
+        values, _ = learner_trajectory(learner_cls, impl, p0, spec, kw, grads)
+    except LearnerError as e:
+        if none_at and e.type in ("AttributeError", "TypeError"):
+            raise AssertionError(f"{what}: {e.describe()}\n  Likely mistake: a parameter whose p.grad is None was "
+                                 f"not skipped (`if p.grad is None: continue`)") from None
+        raise
+    judge_trajectory(values, oracle_trajectory(oracle_cls, p0, spec, kw, grads), mistakes(p0, spec, kw, grads),
+                     p0, what=what, hint=hint)

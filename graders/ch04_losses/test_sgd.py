@@ -7,8 +7,16 @@ and compares the whole trajectories step by step.
 import torch
 
 import torchcourse.testfns as probes
-from torchcourse.optim_harness import flat, learner_trajectory, oracle_trajectory, problem, worker_params
-from torchcourse.grading import LearnerError, assert_close, check, expect_raises, expect_tensor, forbidden_api_check
+from torchcourse.grading import assert_close, check, expect_raises, expect_tensor, forbidden_api_check
+from torchcourse.optim_harness import (
+    flat,
+    judge_trajectory,
+    learner_trajectory,
+    oracle_trajectory,
+    problem,
+    run_and_judge,
+    worker_params,
+)
 
 EXERCISE = "ch04.sgd"
 
@@ -96,28 +104,12 @@ def _mistakes(p0, spec, kw, grads):
 
 
 def _judge(values, expected, mistakes, p0, *, what, atol=1e-10, device=None, dtype=None, hint=HINT):
-    """Compare step by step, so the message names the first step that differs."""
-    for t, got in enumerate(values):
-        if not isinstance(got, list) or len(got) != len(p0):
-            raise AssertionError(f"{what}: could not read the parameters back after step {t + 1}")
-        for k, (v, p) in enumerate(zip(got, p0)):
-            expect_tensor(v, shape=p.shape, dtype=dtype or p.dtype, device=device,
-                          what=f"{what}: parameter {k} after step {t + 1}")
-        assert_close(flat(got), expected[t], atol=atol, rtol=atol,
-                     what=f"{what}: the parameters (flattened, in order) after step {t + 1} of {len(values)}",
-                     hint=hint, mistakes=[(name, sim[t]) for name, sim in mistakes])
+    judge_trajectory(values, expected, mistakes, p0, what=what, hint=hint, atol=atol, device=device, dtype=dtype)
 
 
 def _run_and_judge(ex, impl, rng, shapes, spec, kw, what, none_at=()):
-    p0, grads = _problem(rng, shapes, none_at=none_at)
-    try:
-        values, _ = _learner(ex, impl, p0, spec, kw, grads)
-    except LearnerError as e:
-        if none_at and e.type in ("AttributeError", "TypeError"):
-            raise AssertionError(f"{what}: {e.describe()}\n  Likely mistake: a parameter whose p.grad is None was "
-                                 f"not skipped (`if p.grad is None: continue`)") from None
-        raise
-    _judge(values, _oracle(p0, spec, kw, grads), _mistakes(p0, spec, kw, grads), p0, what=what)
+    run_and_judge(ex.SGD, torch.optim.SGD, impl, rng, shapes, spec, kw, what, steps=STEPS, mistakes=_mistakes,
+                  hint=HINT, none_at=none_at)
 
 
 # ---------------------------------------------------------------- checks

@@ -30,7 +30,7 @@ def bce_with_logits(
     # TODO: (= −softplus(x)), weight the positive term by pos_weight, and average over every element.
     # BEGIN SOLUTION
     log_p = F.logsigmoid(logits)            # log σ(x), stable for any x
-    log_not_p = F.logsigmoid(-logits)       # log(1 − σ(x)) = log σ(−x)
+    log_not_p = log_p - logits              # log(1 − σ(x)) = log σ(x) − x, since 1 − σ(x) = e^{−x} σ(x)
     positive = target * log_p
     if pos_weight is not None:
         positive = pos_weight * positive    # broadcasts over the leading axes, like PyTorch's pos_weight
