@@ -13,12 +13,22 @@ import pytest
 
 from torchcourse import config
 from torchcourse.runner import grade
-from torchcourse.sandbox import _isolation_prefix
 
 HERE = Path(__file__).parent / "hostile"
 ATTACKS = sorted((HERE / "attacks").glob("*.py"))
 # attacks that sabotage the learner's own other exercise (same learner, same worker): no claim about it
 SPOILS_OTHER_EXERCISE = {"patch_worker_encoder"}
+NEEDS_NAMESPACES = {"kill_parent", "kill_grader_by_scan", "read_reference_file"}
+
+
+def namespaces_available() -> bool:
+    """Whether workers run in their own PID and mount namespaces here (root, or unprivileged user ns)."""
+    from torchcourse.remote import Implementation
+    impl = Implementation(HERE / "course" / "solutions", label="probe")
+    try:
+        return sorted(p for p in impl.lib("os").listdir("/proc") if p.isdigit()) == ["1", "2"]
+    finally:
+        impl.close()
 
 
 def metadata(path: Path) -> dict:
@@ -59,8 +69,8 @@ def reference():
 @pytest.mark.parametrize("attack", ATTACKS, ids=[p.stem for p in ATTACKS])
 def test_attack_fails_honestly(attack, tmp_path, reference):
     meta = metadata(attack)
-    if attack.stem == "kill_parent" and not _isolation_prefix():
-        pytest.skip("without PID namespaces a learner can signal the grading process itself")
+    if attack.stem in NEEDS_NAMESPACES and not namespaces_available():
+        pytest.skip("without PID and mount namespaces a learner can signal the grading process and read files")
     course = config.load(HERE / "course")
     chapter = course.chapter("ch00")
     root = tmp_path / "submission"

@@ -35,6 +35,7 @@ class Limits:
     file_mb: int = 16           # largest file the worker may write, its captured output included
     threads: int = 1            # torch.set_num_threads: timings are fair and a busy core cannot skew them
     processes: int = 512        # RLIMIT_NPROC (threads count too); not enforced for root
+    hidden: tuple[str, ...] = ()  # more folders to hide from the worker (batch grading: the submissions)
 
 
 class WorkerDied(Exception):
@@ -127,6 +128,18 @@ def _course_paths() -> list[str]:
     return [str(here)] if (here / "course.toml").is_file() else []
 
 
+def _hidden_paths(extra: tuple[str, ...], home: str) -> list[str]:
+    """What a worker must not read: the course's graders, references and tests, the learner's state, and
+    the ``extra`` folders — except any that holds what the worker needs (Python, its own folder, data)."""
+    paths = [os.path.join(root, name) for root in _course_paths()
+             for name in ("graders", "solutions", "tests", ".course", ".git")]
+    needed = [home, sys.prefix, sys.base_prefix, *(os.path.join(r, "datasets") for r in _course_paths())]
+
+    def holds_needed(path: str) -> bool:
+        return any(n == path or n.startswith(path.rstrip("/") + "/") for n in needed)
+    return paths + [p for p in (str(Path(e).resolve()) for e in extra) if not holds_needed(p)]
+
+
 def _scrubbed_env(home: str) -> dict:
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -211,6 +224,7 @@ class WorkerProcess:
         spec = {
             "code_root": self.code_root, "display_root": self.display_root, "home": self.home,
             "output": self.output_path, "env": _scrubbed_env(self.home), "course_paths": _course_paths(),
+            "hidden_paths": _hidden_paths(self.limits.hidden, self.home),
             "limits": {"threads": self.limits.threads, "memory_mb": self.limits.memory_mb,
                        "cpu_seconds": self.limits.cpu_seconds, "file_mb": self.limits.file_mb,
                        "processes": self.limits.processes},

@@ -24,7 +24,8 @@ import struct
 import sys
 import threading
 
-CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 1 << 14, 1 << 18
 
 
 class ForkedProcess:
@@ -158,9 +159,12 @@ def _monitor(spec: dict, request_fd: int, reply_fd: int, status_fd: int) -> None
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.setsid()
     isolated = spec.get("namespaces", True) and _unshare()
+    if isolated:
+        _hide(spec.get("hidden_paths", []))
     child = os.fork()
     if child == 0:
         if isolated:        # PID 1 of the new namespace: run the worker as PID 2, reap, report
+            _mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)   # only this namespace's processes
             worker = os.fork()
             if worker == 0:
                 _worker(spec, request_fd, reply_fd, status_fd)
@@ -197,15 +201,15 @@ def _reap_until(pid: int) -> dict:
 
 
 def _unshare() -> bool:
-    """New PID and network namespaces: as root directly, otherwise inside a new user namespace."""
+    """New PID, network and mount namespaces: as root directly, otherwise inside a new user namespace."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
     except OSError:
         return False
-    if os.geteuid() == 0 and libc.unshare(CLONE_NEWPID | CLONE_NEWNET) == 0:
+    if os.geteuid() == 0 and libc.unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS) == 0:
         return True
     uid, gid = os.getuid(), os.getgid()
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET) != 0:
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS) != 0:
         return False
     try:
         for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
@@ -214,6 +218,23 @@ def _unshare() -> bool:
     except OSError:
         pass
     return True
+
+
+def _mount(source: bytes, target: bytes, fstype: bytes | None, flags: int, data: bytes | None = None) -> bool:
+    try:
+        return ctypes.CDLL(None, use_errno=True).mount(source, target, fstype, flags, data) == 0
+    except OSError:
+        return False
+
+
+def _hide(paths: list[str]) -> None:
+    """In this mount namespace only, cover the course's private folders (graders, solutions, tests, other
+    students' submissions) with an empty read-only tmpfs: the learner's code cannot even read them."""
+    if not _mount(b"none", b"/", None, MS_REC | MS_PRIVATE):
+        return
+    for path in paths:
+        if os.path.isdir(path):
+            _mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=4k")
 
 
 def _worker(spec: dict, request_fd: int, reply_fd: int, status_fd: int) -> None:
@@ -255,15 +276,19 @@ def _open_fds() -> list[int]:
         return list(range(3, 256))
 
 
-def _forget_course_modules(course_paths: list[str]) -> None:
-    """Only libraries stay importable: no module or path of the course (graders, solutions, tests)."""
-    def is_course(path: str) -> bool:
-        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in course_paths)
+def _forget_course_modules(course_roots: list[str]) -> None:
+    """Only libraries stay importable: neither the course folder itself (as a sys.path entry) nor any module
+    of its graders, solutions or tests. (A virtual environment inside the course folder stays usable.)"""
+    private = [os.path.join(root, name) for root in course_roots for name in ("graders", "solutions", "tests")]
 
-    sys.path[:] = [p for p in sys.path if p and not is_course(os.path.abspath(p))]
+    def is_private(path: str) -> bool:
+        return any(path == p or path.startswith(p + "/") for p in private)
+
+    sys.path[:] = [p for p in sys.path
+                   if p and os.path.abspath(p) not in course_roots and not is_private(os.path.abspath(p))]
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None) or ""
-        if file and is_course(os.path.abspath(file)) and not name.startswith("torchcourse"):
+        if file and is_private(os.path.abspath(file)):
             del sys.modules[name]
 
 
@@ -291,6 +316,8 @@ def start() -> Zygote | None:
                 and not os.environ.get("TORCHCOURSE_NO_ZYGOTE"):
             try:
                 import torch  # noqa: F401 — the point: workers inherit it already imported
+
+                import torchcourse.testfns  # noqa: F401 — graders hand these to learner code
                 import torchcourse.worker  # noqa: F401
                 _zygote = Zygote()
             except OSError:

@@ -229,6 +229,7 @@ class Job:
     student: str
     impl_root: Path
     exercises: list[str]
+    hidden: tuple[str, ...] = ()        # folders the worker must not read: every submission, every staged copy
 
 
 def run_jobs(course, chapter, jobs: list[Job], *, workers: int = 1, timeout: float = 900.0,
@@ -256,7 +257,8 @@ def run_jobs(course, chapter, jobs: list[Job], *, workers: int = 1, timeout: flo
                 if proc is None or proc.proc.poll() is not None:
                     proc = _Process(course, chapter, log_dir, index)
                     proc.wait_ready(WORKER_START_TIMEOUT)
-                sent = proc.send({"id": job.student, "impl_root": str(job.impl_root), "exercises": job.exercises})
+                sent = proc.send({"id": job.student, "impl_root": str(job.impl_root), "exercises": job.exercises,
+                                  "hidden": list(job.hidden)})
                 reply = proc.receive(timeout) if sent else None
                 if reply is None:
                     alive = proc.proc.poll() is None
@@ -399,9 +401,11 @@ def grade_submissions(course, chapter, submissions: list[Submission], *, exercis
     staging = Path(tempfile.mkdtemp(prefix="torchcourse-batch-"))
     try:
         work = []
+        # a student's code must not read the others': hide every submission folder and the staging area
+        hidden = tuple(sorted({str(sub.folder.resolve().parent) for sub in submissions} | {str(staging)}))
         for i, sub in enumerate(submissions):
             root = stage(sub, course, chapter, staging / f"s{i:04d}")
-            work.append(Job(sub.student, root, [ex.id for ex in exercises]))
+            work.append(Job(sub.student, root, [ex.id for ex in exercises], hidden))
         bar = _Progress(len(work)) if progress else None
         try:
             replies = run_jobs(course, chapter, work, workers=jobs, timeout=timeout,

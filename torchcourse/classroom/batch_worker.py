@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         from torchcourse.remote import Implementation
         from torchcourse.results import environment
         from torchcourse.runner import grade
+        from torchcourse.sandbox import Limits
         try:                                      # fork the engine's zygote now, before any submission is read
             from torchcourse import zygote
             zygote.start()
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 exercises = [chapter.exercise(e) for e in job["exercises"]]
                 run = grade(course, chapter, Path(job["impl_root"]), exercises=exercises, reference=reference,
-                            label=job.get("label", "learner"))
+                            label=job.get("label", "learner"), limits=Limits(hidden=tuple(job.get("hidden", []))))
                 reply = {"id": job["id"], "result": run.to_dict()}
             except KeyboardInterrupt:
                 raise
