@@ -32,8 +32,10 @@ def build(session):
 
 @nox.session
 def bench(session):
-    """Grading time per chapter, speed of the references against PyTorch built-ins, isolation cost."""
-    _install(session)
+    """Grading time per chapter, speed of the references against PyTorch built-ins, isolation cost.
+
+    `nox -s bench -- --flake 20 --classroom` adds the speed-check flake runs and the classroom timings."""
+    _install(session, "classroom")
     session.run("python", "-m", "torchcourse.bench", *session.posargs)
 
 

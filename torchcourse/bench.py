@@ -158,7 +158,7 @@ def check_wall_times(course, chapters) -> list[dict]:
     for ch in chapters:
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "torchcourse.cli", "--root", str(course.root), "check", ch.id,
-                               "--impl", str(course.solutions_dir)], capture_output=True, text=True)
+                               "--impl", str(course.solutions_dir)], capture_output=True, text=True, check=False)
         rows.append({"chapter": ch.id, "wall_s": time.perf_counter() - start, "exit_code": proc.returncode,
                      "checks": proc.stdout.count("PASS") + proc.stdout.count("FAIL")})
     return rows
@@ -218,6 +218,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m torchcourse.bench")
     parser.add_argument("chapters", nargs="*")
     parser.add_argument("--flake", type=int, default=0, help="run the speed checks N times under load")
+    parser.add_argument("--classroom", action="store_true",
+                        help="also time `course grade` against `nbgrader autograde` on the same submissions")
     parser.add_argument("--out", default="bench-results/bench.json")
     args = parser.parse_args(argv)
     course = config.load(config.find_root())
@@ -243,6 +245,16 @@ def main(argv=None) -> int:
         report["flake"] = flake_runs(course, args.flake)
         for name, o in report["flake"].items():
             print(f"  {name}: {o['passed']}/{o['runs']} passed")
+    if args.classroom:
+        print("== classroom: seconds per submission (ch10, 4 students, 2 jobs)")
+        proc = subprocess.run([sys.executable, "-m", "torchcourse.classroom.bench", "--chapter", "ch10",
+                               "--students", "4", "--jobs", "2"], capture_output=True, text=True, check=False)
+        try:
+            report["classroom"] = json.loads(proc.stdout[proc.stdout.index("{"):])
+            print("  " + json.dumps(report["classroom"]))
+        except (ValueError, IndexError):
+            report["classroom"] = {"error": proc.stderr[-2000:]}
+            print("  could not run: " + proc.stderr[-500:])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

@@ -294,7 +294,8 @@ class WorkerProcess:
             }.get(sig, f"was killed by {sig.name}")
         else:
             what = f"exited with status {code} (did your code call sys.exit(), exit() or os._exit()?)"
-        return WorkerDied(f"the process running your code {what} {doing}", self.output_tail())
+        when = "" if doing == "while running your code" else f" {doing}"
+        return WorkerDied(f"the process running your code {what}{when}", self.output_tail())
 
     def output_tail(self, limit: int = 1500) -> str:
         try:
