@@ -180,3 +180,17 @@ def test_console_script_end_to_end(home):
     exe = shutil.which("course", path=os.path.dirname(sys.executable)) or "course"
     proc = subprocess.run([exe, "check", "ch99"], capture_output=True, text=True, cwd=home, timeout=120)
     assert proc.returncode == 2 and "unknown chapter" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_without_zygote_workers_start_as_new_processes(home):
+    """The fallback where fork is unavailable: a new Python process per worker, same verdicts."""
+    exe = shutil.which("course", path=os.path.dirname(sys.executable)) or "course"
+    env = {**os.environ, "TORCHCOURSE_NO_ZYGOTE": "1"}
+    ok = subprocess.run([exe, "check", "ch10", "causal_mask", "--impl", "solutions"], capture_output=True,
+                        text=True, cwd=home, timeout=300, env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    (home / "exercises" / "ch10_attention" / "causal_mask.py").write_text(
+        "import os\n\ndef causal_mask(lq, lk=None, device=None):\n    os._exit(0)\n")
+    crash = subprocess.run([exe, "check", "ch10", "causal_mask"], capture_output=True, text=True, cwd=home,
+                           timeout=300, env=env)
+    assert crash.returncode == 1 and "exited with status 0" in crash.stdout and "Traceback" not in crash.stderr
