@@ -61,7 +61,8 @@ def _cases(course):
         cases.append((key, what, ref, builtin))
 
     x, y = torch.randn(600, 64, generator=g), torch.randn(500, 64, generator=g)
-    add("ch01.pairwise", "torch.cdist(x, y) ** 2", lambda m: m.pairwise_sq_distances(x, y), lambda: torch.cdist(x, y) ** 2)
+    add("ch01.pairwise", "torch.cdist(x, y) ** 2", lambda m: m.pairwise_sq_distances(x, y),
+        lambda: torch.cdist(x, y) ** 2)
     labels = torch.randint(0, 100, (20000,), generator=g)
     add("ch01.one_hot", "F.one_hot", lambda m: m.one_hot(labels, 100), lambda: F.one_hot(labels, 100).float())
     series = torch.randn(64, 4096, generator=g)

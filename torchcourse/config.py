@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 SCHEMA_VERSION = 1
 LANGUAGES = ("en", "zh_TW", "zh_CN")
@@ -36,7 +37,7 @@ class UnknownName(Exception):
 
 @dataclass(frozen=True)
 class Exercise:
-    chapter: "Chapter"
+    chapter: Chapter
     id: str
     file: str
     points: float

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import importlib.util
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 
 def dataset_rows(course_root: Path) -> list[tuple]:

@@ -38,7 +38,8 @@ def doctor(args, out) -> int:
             ("numpy", True, "pip install -e ."), ("pytest", True, "pip install -e ."),
             ("rich", True, "pip install -e ."), ("nbgrader", False, "pip install -e '.[classroom]' (instructors)")):
         version = _version(name)
-        row(True if version else (False if required else None), name, version or "not installed", "" if version else fix)
+        status = True if version else (False if required else None)
+        row(status, name, version or "not installed", "" if version else fix)
     torch = importlib.import_module("torch") if _version("torch") else None
     if torch is not None:
         if torch.cuda.is_available():

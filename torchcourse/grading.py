@@ -16,9 +16,9 @@ from torchcourse.remote import Handle, LearnerError, with_timeout
 from torchcourse.static_scan import find_forbidden
 
 __all__ = [
-    "check", "assert_close", "diagnose", "expect_tensor", "expect_raises", "grad_of", "params",
-    "param_grads", "buffers", "load_state", "speed_ratio", "assert_fast", "threshold", "put", "forbidden_api_check", "LearnerError",
-    "current_exercise",
+    "LearnerError", "assert_close", "assert_fast", "buffers", "check", "current_exercise", "diagnose",
+    "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of", "load_state", "param_grads", "params",
+    "put", "speed_ratio", "threshold",
 ]
 
 

@@ -106,7 +106,7 @@ class Implementation:
         self.default_timeout = DEFAULT_TIMEOUT    # per call; the plugin sets each check's own
 
     # the worker is started ahead of need, so that its `import torch` overlaps with the grader's own work
-    def start(self) -> "Implementation":
+    def start(self) -> Implementation:
         if self.worker is not None and not self.worker.alive:
             self._lose_worker()
         if self.worker is None:
@@ -139,7 +139,7 @@ class Implementation:
                                str(err.get("traceback", "")), self.worker.output_tail() if self.worker else "")
         return reply
 
-    def module(self, name: str, *, forbid: tuple[str, ...] = (), timeout: float | None = None) -> "Handle":
+    def module(self, name: str, *, forbid: tuple[str, ...] = (), timeout: float | None = None) -> Handle:
         """Import ``name`` in the worker (once); a failed or hung import is remembered, not retried."""
         if name in self.import_errors:
             raise self.import_errors[name]
@@ -159,7 +159,7 @@ class Implementation:
         self.modules[key] = handle
         return handle
 
-    def lib(self, name: str) -> "Handle":
+    def lib(self, name: str) -> Handle:
         """A library module (``torch.nn``, ``torch.utils.data`` …) inside the worker, to build objects there."""
         return self.module(name)
 

@@ -13,8 +13,17 @@ import pytest
 from torchcourse import config as course_config
 from torchcourse.plugin import GradingPlugin
 from torchcourse.remote import Implementation
-from torchcourse.results import (FAILED, PASSED, SKIPPED, CheckResult, ExerciseResult, RunResult, environment,
-                                 now, sha256_of)
+from torchcourse.results import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    CheckResult,
+    ExerciseResult,
+    RunResult,
+    environment,
+    now,
+    sha256_of,
+)
 from torchcourse.sandbox import Limits
 
 _INI = Path(__file__).with_name("graders.ini")

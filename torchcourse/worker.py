@@ -20,7 +20,6 @@ import traceback
 
 from torchcourse import protocol
 
-
 FILE_LIMIT_MB = 16      # set from --file-mb at start
 _BACKWARD = [None]      # torch.autograd.backward, taken before any learner code runs
 

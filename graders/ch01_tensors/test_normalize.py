@@ -2,8 +2,15 @@
 import torch
 import torch.nn.functional as F
 
-from torchcourse.grading import (LearnerError, assert_close, assert_fast, check, expect_tensor,
-                                 forbidden_api_check, grad_of)
+from torchcourse.grading import (
+    LearnerError,
+    assert_close,
+    assert_fast,
+    check,
+    expect_tensor,
+    forbidden_api_check,
+    grad_of,
+)
 
 EXERCISE = "ch01.normalize"
 

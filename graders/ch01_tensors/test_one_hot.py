@@ -2,8 +2,7 @@
 import torch
 import torch.nn.functional as F
 
-from torchcourse.grading import (assert_close, assert_fast, check, expect_raises, expect_tensor,
-                                 forbidden_api_check)
+from torchcourse.grading import assert_close, assert_fast, check, expect_raises, expect_tensor, forbidden_api_check
 
 EXERCISE = "ch01.one_hot"
 

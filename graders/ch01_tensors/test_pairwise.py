@@ -1,8 +1,15 @@
 """Grader for ch01.pairwise: pairwise_sq_distances(x[N, D], y[M, D]) -> [N, M]."""
 import torch
 
-from torchcourse.grading import (LearnerError, assert_close, assert_fast, check, expect_tensor,
-                                 forbidden_api_check, grad_of)
+from torchcourse.grading import (
+    LearnerError,
+    assert_close,
+    assert_fast,
+    check,
+    expect_tensor,
+    forbidden_api_check,
+    grad_of,
+)
 
 EXERCISE = "ch01.pairwise"
 

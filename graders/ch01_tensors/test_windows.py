@@ -1,8 +1,16 @@
 """Grader for ch01.windows: sliding_windows(x[..., T], size, step) -> [..., W, size]."""
 import torch
 
-from torchcourse.grading import (LearnerError, assert_close, assert_fast, check, expect_raises, expect_tensor,
-                                 forbidden_api_check, grad_of)
+from torchcourse.grading import (
+    LearnerError,
+    assert_close,
+    assert_fast,
+    check,
+    expect_raises,
+    expect_tensor,
+    forbidden_api_check,
+    grad_of,
+)
 
 EXERCISE = "ch01.windows"
 

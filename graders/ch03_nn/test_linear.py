@@ -4,8 +4,17 @@ import math
 import torch
 import torch.nn.functional as F
 
-from torchcourse.grading import (LearnerError, assert_close, check, expect_tensor, forbidden_api_check, grad_of,
-                                 load_state, param_grads, params)
+from torchcourse.grading import (
+    LearnerError,
+    assert_close,
+    check,
+    expect_tensor,
+    forbidden_api_check,
+    grad_of,
+    load_state,
+    param_grads,
+    params,
+)
 
 EXERCISE = "ch03.linear"
 

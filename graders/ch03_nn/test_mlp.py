@@ -2,8 +2,16 @@
 import torch
 import torch.nn.functional as F
 
-from torchcourse.grading import (assert_close, check, expect_raises, expect_tensor, grad_of,
-                                 load_state, param_grads, params)
+from torchcourse.grading import (
+    assert_close,
+    check,
+    expect_raises,
+    expect_tensor,
+    grad_of,
+    load_state,
+    param_grads,
+    params,
+)
 
 EXERCISE = "ch03.mlp"
 

@@ -5,8 +5,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torchcourse.grading import (assert_close, check, expect_tensor, forbidden_api_check, grad_of, load_state,
-                                 param_grads, params)
+from torchcourse.grading import (
+    assert_close,
+    check,
+    expect_tensor,
+    forbidden_api_check,
+    grad_of,
+    load_state,
+    param_grads,
+    params,
+)
 
 EXERCISE = "ch10.encoder"
 

@@ -5,8 +5,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torchcourse.grading import (assert_close, assert_fast, check, expect_tensor, forbidden_api_check, grad_of,
-                                 load_state, param_grads, params)
+from torchcourse.grading import (
+    assert_close,
+    assert_fast,
+    check,
+    expect_tensor,
+    forbidden_api_check,
+    grad_of,
+    load_state,
+    param_grads,
+    params,
+)
 
 EXERCISE = "ch10.mha"
 

@@ -4,8 +4,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from torchcourse.grading import (assert_close, assert_fast, check, expect_tensor, forbidden_api_check,
-                                 grad_of, threshold)
+from torchcourse.grading import assert_close, assert_fast, check, expect_tensor, forbidden_api_check, grad_of, threshold
 
 EXERCISE = "ch10.sdpa"
 
