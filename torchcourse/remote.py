@@ -105,8 +105,8 @@ class Implementation:
         self.lock = threading.Lock()
         self.default_timeout = DEFAULT_TIMEOUT    # per call; the plugin sets each check's own
 
-    # the worker is started ahead of need, so that its `import torch` overlaps with the grader's own work
     def start(self) -> Implementation:
+        """Have a live worker (forked from the zygote in milliseconds, or started as a new process)."""
         if self.worker is not None and not self.worker.alive:
             self._lose_worker()
         if self.worker is None:
