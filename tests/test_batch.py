@@ -152,3 +152,14 @@ def test_gradescope_staging_and_error_results(course, tmp_path):
     assert gradescope.main(["error", str(tmp_path / "r.json"), "boom"]) == 0
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["score"] == 0 and "boom" in data["output"] and data["tests"] == []
+
+
+def test_a_file_that_is_not_a_notebook_is_reported_not_fatal(course, tmp_path):
+    chapter = course.chapter("ch01")
+    folder = tmp_path / "mallory"
+    folder.mkdir()
+    (folder / "pairwise.ipynb").write_text("this is not JSON, let alone a notebook")
+    sub = batch.collect(folder, course, chapter, [chapter.exercise("pairwise")])
+    assert "pairwise" not in sub.sources
+    assert any("not a readable notebook" in note for note in sub.notes)
+    assert any("graded as missing" in note for note in sub.notes)
