@@ -23,6 +23,9 @@ from torchcourse.remote import Implementation, LearnerError
 from torchcourse.sandbox import Limits
 
 
+NO_GPU = "no CUDA device on this machine: GPU checks run where a GPU is present"
+
+
 @dataclass
 class Verdict:
     exercise: str
@@ -126,6 +129,8 @@ class GradingPlugin:
     def _check_context(self, request):
         exercise = self._exercise(request)
         info = request.function._check
+        if info.gpu and not torch.cuda.is_available():     # before any other fixture can fail the check
+            pytest.skip(NO_GPU)
         self.learner.default_timeout = info.timeout or exercise.timeout
         _Context.exercise = exercise
         _Context.learner_file = exercise.path_in(self.impl_root)
@@ -158,7 +163,7 @@ class GradingPlugin:
     @pytest.fixture
     def device(self, request):
         if not torch.cuda.is_available():
-            pytest.skip("no CUDA device on this machine: GPU checks run where a GPU is present")
+            pytest.skip(NO_GPU)
         return torch.device("cuda")
 
     @pytest.fixture

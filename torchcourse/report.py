@@ -33,14 +33,19 @@ def show_run(run: RunResult, out: Console, lang: str = "en", verbose: bool = Fal
         out.print(f"[bold]{escape(ex.key)}[/bold]  {escape(ex.title)}  [{style}]{t(ex.status, lang)}[/{style}]  "
                   f"{fmt_points(ex.score)}/{fmt_points(ex.possible)} {t('points', lang)}")
         width = max((len(c.title) for c in ex.checks), default=10)
+        previous = None
         for c in ex.checks:
             label, colour = _MARK[c.outcome]
             points = "" if c.outcome == SKIPPED else f"{fmt_points(c.points)}/{fmt_points(c.max_points)}"
             out.print(f"  [{colour}]{label}[/{colour}]  {escape(c.title):<{width}}  {points}")
-            if c.message and (c.outcome != PASSED or verbose):
-                for line in c.message.splitlines():
-                    out.print(f"        [dim]{escape(line)}[/dim]" if c.outcome == SKIPPED else
-                              f"        {escape(line)}")
+            if not c.message or (c.outcome == PASSED and not verbose):
+                continue
+            if c.message == previous:                # a stub or a missing file says the same thing everywhere
+                out.print("        [dim](same as above)[/dim]")
+                continue
+            previous = c.message
+            for line in c.message.splitlines():
+                out.print(f"        [dim]{escape(line)}[/dim]" if c.outcome == SKIPPED else f"        {escape(line)}")
         out.print()
     colour = "green" if run.passed else "red"
     out.print(f"[bold {colour}]{run.chapter}: {fmt_points(run.score)}/{fmt_points(run.possible)} "
