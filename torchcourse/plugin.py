@@ -22,7 +22,6 @@ from torchcourse.grading import CheckInfo, _Context
 from torchcourse.remote import Implementation, LearnerError
 from torchcourse.sandbox import Limits
 
-
 NO_GPU = "no CUDA device on this machine: GPU checks run where a GPU is present"
 
 
