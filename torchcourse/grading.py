@@ -17,7 +17,7 @@ from torchcourse.static_scan import find_forbidden
 
 __all__ = [
     "LearnerError", "assert_close", "assert_fast", "buffers", "check", "current_exercise", "diagnose",
-    "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of", "load_state", "param_grads", "params",
+    "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of", "gradcheck", "load_state", "param_grads", "params",
     "put", "speed_ratio", "threshold",
 ]
 
@@ -180,6 +180,47 @@ def grad_of(fn: Handle, *args, grad_outputs=None, output_index: int = 0, **kwarg
     grad = {"output_index": output_index,
             "grad_outputs": fn._impl.encode(grad_outputs) if grad_outputs is not None else None}
     return fn._call(args, kwargs, grad=grad)
+
+
+def gradcheck(fn: Handle, *args, eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-4, directions: int = 3,
+              output_index: int = 0, generator: torch.Generator | None = None, what: str = "the gradient",
+              **kwargs) -> None:
+    """The learner's backward agrees with the learner's own forward (float64 finite differences).
+
+    No oracle is needed: for random directions u and a random output weighting g, the analytic
+    ``Σ <∂(g·f)/∂x_i, u_i>`` from the worker's backward must equal the central difference
+    ``g · (f(x + εu) − f(x − εu)) / 2ε``, both computed from calls into the worker. Arguments that should be
+    checked are float64 tensors with ``requires_grad=True``; everything else is passed as given.
+    """
+    gen = generator or torch.Generator().manual_seed(0)
+    first = fn(*[a.detach() if isinstance(a, torch.Tensor) else a for a in args], **kwargs)
+    out0 = first[output_index] if isinstance(first, tuple) else first
+    expect_tensor(out0, what=f"{what}: the output")
+    g = torch.randn(out0.shape, generator=gen, dtype=torch.float64)
+    _, grads = grad_of(fn, *args, grad_outputs=g.to(out0.device, out0.dtype), output_index=output_index, **kwargs)
+    wrt = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad]
+    for k, (i, grad) in enumerate(zip(wrt, grads)):
+        if grad is None:
+            raise AssertionError(f"{what}: no gradient reached argument {i} (is the result detached from it?)")
+        expect_tensor(grad, shape=args[i].shape, what=f"{what}: the gradient of argument {i}")
+    for d in range(directions):
+        u = {i: torch.randn(args[i].shape, generator=gen, dtype=torch.float64) for i in wrt}
+
+        def shifted(sign: float):
+            moved = [(a.detach() + sign * eps * u[i].to(a.device, a.dtype)) if i in u else
+                     (a.detach() if isinstance(a, torch.Tensor) else a) for i, a in enumerate(args)]
+            res = fn(*moved, **kwargs)
+            res = res[output_index] if isinstance(res, tuple) else res
+            expect_tensor(res, shape=out0.shape, what=f"{what}: the output")
+            return res.detach().to("cpu", torch.float64)
+        numeric = float((g * (shifted(1.0) - shifted(-1.0))).sum() / (2 * eps))
+        analytic = float(sum((grads[k].to("cpu", torch.float64) * u[i]).sum() for k, i in enumerate(wrt)))
+        if not abs(numeric - analytic) <= atol + rtol * abs(numeric):
+            raise AssertionError(
+                f"{what}: the backward pass disagrees with the forward pass. Along a random direction the "
+                f"directional derivative is {numeric:.8g} by central differences (ε={eps:g}) but {analytic:.8g} "
+                f"from your backward (tolerance atol={atol:g}, rtol={rtol:g}, direction {d + 1} of {directions}).\n"
+                f"  Likely mistake: a wrong derivative formula in backward, or gradients returned for the wrong input.")
 
 
 def params(module: Handle) -> dict:

@@ -1,7 +1,7 @@
 """Grader for ch02.sigmoid_fn: class Sigmoid(torch.autograd.Function), used as Sigmoid.apply(x)."""
 import torch
 
-from torchcourse.grading import assert_close, check, expect_tensor, forbidden_api_check, grad_of
+from torchcourse.grading import assert_close, check, expect_tensor, forbidden_api_check, grad_of, gradcheck
 
 EXERCISE = "ch02.sigmoid_fn"
 
@@ -81,6 +81,13 @@ def test_backward_shapes_and_float32(ex, rng):
     s = torch.sigmoid(x.double())
     assert_close(gx, g.double() * s * (1 - s), atol=1e-6, what="dL/dx for a float32 x[2,3,4]", hint=HINT,
                  mistakes=_grad_mistakes(x.double(), g.double()))
+
+
+@check(points=1)
+def test_backward_matches_forward(ex, rng):
+    # no oracle: the learner's backward against finite differences of the learner's own forward
+    x = (3 * torch.randn(4, 5, generator=rng, dtype=F64)).requires_grad_()
+    gradcheck(ex.Sigmoid.apply, x, generator=rng, what="Sigmoid.apply(x[4,5]) in float64")
 
 
 @check(points=1, gpu=True)

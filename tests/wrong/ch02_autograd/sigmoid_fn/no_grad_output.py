@@ -1,7 +1,7 @@
 """The logistic sigmoid as a custom autograd Function: a forward and its hand-written backward."""
 
 MISTAKE = 'wrong derivative: forgets to multiply by grad_output'
-EXPECT = {'test_backward_float64': 'grad_output not multiplied'}
+EXPECT = {'test_backward_float64': 'grad_output not multiplied', 'test_backward_matches_forward': 'disagrees'}
 import torch
 
 
