@@ -17,7 +17,8 @@ from torchcourse.static_scan import find_forbidden
 
 __all__ = [
     "LearnerError", "assert_close", "assert_fast", "buffers", "check", "current_exercise", "diagnose",
-    "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of", "gradcheck", "load_state", "param_grads", "params",
+    "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of", "gradcheck", "load_state", "param_grads",
+    "params",
     "put", "speed_ratio", "threshold",
 ]
 
@@ -199,14 +200,14 @@ def gradcheck(fn: Handle, *args, eps: float = 1e-6, atol: float = 1e-6, rtol: fl
     g = torch.randn(out0.shape, generator=gen, dtype=torch.float64)
     _, grads = grad_of(fn, *args, grad_outputs=g.to(out0.device, out0.dtype), output_index=output_index, **kwargs)
     wrt = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad]
-    for k, (i, grad) in enumerate(zip(wrt, grads)):
+    for i, grad in zip(wrt, grads):
         if grad is None:
             raise AssertionError(f"{what}: no gradient reached argument {i} (is the result detached from it?)")
         expect_tensor(grad, shape=args[i].shape, what=f"{what}: the gradient of argument {i}")
     for d in range(directions):
         u = {i: torch.randn(args[i].shape, generator=gen, dtype=torch.float64) for i in wrt}
 
-        def shifted(sign: float):
+        def shifted(sign: float, u=u):
             moved = [(a.detach() + sign * eps * u[i].to(a.device, a.dtype)) if i in u else
                      (a.detach() if isinstance(a, torch.Tensor) else a) for i, a in enumerate(args)]
             res = fn(*moved, **kwargs)
