@@ -18,8 +18,7 @@ from torchcourse.static_scan import find_forbidden
 __all__ = [
     "LearnerError", "assert_close", "assert_fast", "buffers", "check", "current_exercise", "diagnose",
     "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of", "gradcheck", "load_state", "param_grads",
-    "params",
-    "put", "speed_ratio", "threshold",
+    "params", "put", "speed_ratio", "threshold",
 ]
 
 
