@@ -130,6 +130,8 @@ def test_progress_and_list_after_a_pass(home, capsys):
     assert "1/" in capsys.readouterr().out
     assert run("--lang", "zh_TW", "list") == 0
     assert "通過" in capsys.readouterr().out
+    assert run("reveal", "ch10", "causal_mask") == 0          # after a pass: no give-up needed
+    assert "BEGIN SOLUTION" in capsys.readouterr().out
 
 
 def test_corrupt_state_is_rebuilt(home, capsys):
