@@ -22,6 +22,7 @@ _TEXT = {
     "progress": {"zh_TW": "進度", "zh_CN": "进度"},
     "hint": {"zh_TW": "提示", "zh_CN": "提示"},
     "no more hints": {"zh_TW": "沒有更多提示了", "zh_CN": "没有更多提示了"},
+    "stuck?": {"zh_TW": "卡住了？", "zh_CN": "卡住了？"},
 }
 
 

@@ -46,6 +46,9 @@ def show_run(run: RunResult, out: Console, lang: str = "en", verbose: bool = Fal
             previous = c.message
             for line in c.message.splitlines():
                 out.print(f"        [dim]{escape(line)}[/dim]" if c.outcome == SKIPPED else f"        {escape(line)}")
+        if not ex.passed and "." in ex.key:
+            chapter, exercise = ex.key.split(".", 1)
+            out.print(f"  [dim]{t('stuck?', lang)} course hint {chapter} {exercise}[/dim]")
         out.print()
     colour = "green" if run.passed else "red"
     out.print(f"[bold {colour}]{run.chapter}: {fmt_points(run.score)}/{fmt_points(run.possible)} "
