@@ -18,7 +18,7 @@ HERE = Path(__file__).parent / "hostile"
 ATTACKS = sorted((HERE / "attacks").glob("*.py"))
 # attacks that sabotage the learner's own other exercise (same learner, same worker): no claim about it
 SPOILS_OTHER_EXERCISE = {"patch_worker_encoder"}
-NEEDS_NAMESPACES = {"kill_parent", "kill_grader_by_scan", "read_reference_file"}
+NEEDS_NAMESPACES = {"kill_parent", "kill_grader_by_scan", "read_reference_file", "many_files_fill"}
 
 
 def namespaces_available() -> bool:

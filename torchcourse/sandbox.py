@@ -36,6 +36,7 @@ class Limits:
     threads: int = 1            # torch.set_num_threads: timings are fair and a busy core cannot skew them
     processes: int = 512        # RLIMIT_NPROC (threads count too); not enforced for root
     hidden: tuple[str, ...] = ()  # more folders to hide from the worker (batch grading: the submissions)
+    scratch_mb: int = 256       # the worker's current folder, HOME and TMPDIR: a tmpfs of this size where allowed
 
 
 class WorkerDied(Exception):
@@ -190,6 +191,8 @@ class WorkerProcess:
         os.makedirs(self.lib_root)
         os.symlink(Path(__file__).resolve().parent, os.path.join(self.lib_root, "torchcourse"))
         self.output_path = os.path.join(self.home, "output.log")
+        self.scratch = os.path.join(self.home, "scratch")       # where the learner's code writes
+        os.makedirs(self.scratch)
         self.proc: subprocess.Popen | None = None
         self.ready = False
         self._start()
@@ -206,9 +209,9 @@ class WorkerProcess:
                "--threads", str(self.limits.threads), "--memory-mb", str(self.limits.memory_mb),
                "--cpu-seconds", str(self.limits.cpu_seconds), "--file-mb", str(self.limits.file_mb),
                "--processes", str(self.limits.processes)]
-        env = _scrubbed_env(self.home)
+        env = _scrubbed_env(self.scratch)
         self.proc = subprocess.Popen(
-            cmd, cwd=self.home, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+            cmd, cwd=self.scratch, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
             pass_fds=(to_worker_r, from_worker_w), start_new_session=True, close_fds=True)
         output.close()
         os.close(to_worker_r)
@@ -222,8 +225,9 @@ class WorkerProcess:
         if zyg is None:
             return False
         spec = {
-            "code_root": self.code_root, "display_root": self.display_root, "home": self.home,
-            "output": self.output_path, "env": _scrubbed_env(self.home), "course_paths": _course_paths(),
+            "code_root": self.code_root, "display_root": self.display_root, "home": self.scratch,
+            "scratch_mb": self.limits.scratch_mb,
+            "output": self.output_path, "env": _scrubbed_env(self.scratch), "course_paths": _course_paths(),
             "hidden_paths": _hidden_paths(self.limits.hidden, self.home),
             "limits": {"threads": self.limits.threads, "memory_mb": self.limits.memory_mb,
                        "cpu_seconds": self.limits.cpu_seconds, "file_mb": self.limits.file_mb,

@@ -161,6 +161,9 @@ def _monitor(spec: dict, request_fd: int, reply_fd: int, status_fd: int) -> None
     isolated = spec.get("namespaces", True) and _unshare()
     if isolated:
         _hide(spec.get("hidden_paths", []))
+        if spec.get("scratch_mb"):   # writes to the current folder, HOME or TMPDIR cannot fill the disk
+            _mount(b"tmpfs", spec["home"].encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                   f"size={int(spec['scratch_mb'])}m,mode=0700".encode())
     child = os.fork()
     if child == 0:
         if isolated:        # PID 1 of the new namespace: run the worker as PID 2, reap, report
