@@ -197,3 +197,12 @@ def test_without_zygote_workers_start_as_new_processes(home):
     crash = subprocess.run([exe, "check", "ch10", "causal_mask"], capture_output=True, text=True, cwd=home,
                            timeout=300, env=env)
     assert crash.returncode == 1 and "exited with status 0" in crash.stdout and "Traceback" not in crash.stderr
+
+
+def test_device_option(home, capsys):
+    import torch
+    assert run("check", "ch10", "causal_mask", "--impl", "solutions", "--device", "cpu") == 0
+    assert "--device cpu" in capsys.readouterr().out
+    if not torch.cuda.is_available():
+        assert run("check", "ch10", "causal_mask", "--impl", "solutions", "--device", "cuda") == 4
+        assert "no CUDA device" in capsys.readouterr().err

@@ -118,7 +118,12 @@ def cmd_check(args) -> int:
     course, lang, out = _course(args), language(args.lang), _out()
     chapter, exercises = _select(course, args.chapter, args.exercise)
     impl_root = _impl_root(args, course)
-    run = grade(course, chapter, impl_root, exercises=exercises)
+    if args.device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise EnvironmentProblem("--device cuda: no CUDA device is visible here (`course doctor` says why); "
+                                     "without --device, GPU checks are skipped with a reason")
+    run = grade(course, chapter, impl_root, exercises=exercises, gpu=args.device != "cpu")
     show_run(run, out, lang, verbose=args.verbose)
     if impl_root == course.exercises_dir:
         state = _state(course)
@@ -366,6 +371,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--junit", metavar="FILE", help="write JUnit XML")
     c.add_argument("--gradescope", metavar="FILE", help="write Gradescope results.json")
     c.add_argument("-v", "--verbose", action="store_true", help="show messages of passed checks too")
+    c.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="GPU checks: auto (run where CUDA exists), cpu (skip them), cuda (require a GPU)")
     c.set_defaults(fn=cmd_check)
 
     h = sub.add_parser("hint", help="the next hint for an exercise")

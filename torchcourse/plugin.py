@@ -41,7 +41,7 @@ class GradingPlugin:
 
     def __init__(self, course: course_config.Course, impl_root: Path, *, ref_root: Path | None = None,
                  limits: Limits = Limits(), label: str = "learner", only_checks: set[str] | None = None,
-                 reference: Implementation | None = None, speed_only: bool = False):
+                 reference: Implementation | None = None, speed_only: bool = False, gpu: bool = True):
         self.course = course
         self.impl_root = Path(impl_root)
         self.ref_root = Path(ref_root or course.solutions_dir)
@@ -51,6 +51,7 @@ class GradingPlugin:
         self.limits = limits
         self.only_checks = only_checks              # names of the checks to run; None: all
         self.speed_only = speed_only
+        self.gpu = gpu                              # False: GPU checks are skipped even where CUDA exists
         self.verdicts: dict[str, Verdict] = {}      # nodeid -> verdict, in collection order
         self.collection_errors: list[str] = []
         self.learner.start()                        # import torch there while pytest collects here
@@ -128,6 +129,8 @@ class GradingPlugin:
     def _check_context(self, request):
         exercise = self._exercise(request)
         info = request.function._check
+        if info.gpu and not self.gpu:
+            pytest.skip("GPU checks not requested (--device cpu)")
         if info.gpu and not torch.cuda.is_available():     # before any other fixture can fail the check
             pytest.skip(NO_GPU)
         self.learner.default_timeout = info.timeout or exercise.timeout

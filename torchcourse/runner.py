@@ -32,7 +32,7 @@ _INI = Path(__file__).with_name("graders.ini")
 def grade(course: course_config.Course, chapter: course_config.Chapter, impl_root: Path, *,
           exercises: list[course_config.Exercise] | None = None, limits: Limits = Limits(),
           label: str = "learner", quiet: bool = True, only_checks: set[str] | None = None,
-          reference: Implementation | None = None, speed_only: bool = False) -> RunResult:
+          reference: Implementation | None = None, speed_only: bool = False, gpu: bool = True) -> RunResult:
     """Grade ``exercises`` (default: the whole chapter) of the implementation in ``impl_root``.
 
     ``reference``: an already running reference Implementation to reuse for speed checks (batch grading);
@@ -48,7 +48,7 @@ def grade(course: course_config.Course, chapter: course_config.Chapter, impl_roo
             raise course_config.ConfigError(f"{ex.key}: grader {path} is missing")
         files.append(str(path))
     plugin = GradingPlugin(course, impl_root, limits=limits, label=label, only_checks=only_checks,
-                           reference=reference, speed_only=speed_only)
+                           reference=reference, speed_only=speed_only, gpu=gpu)
     # no conftest.py and no auto-loaded plugins: only our graders and our plugin decide anything
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     args = [*files, "-c", str(_INI), "--rootdir", str(course.graders_dir), "-p", "no:cacheprovider",
