@@ -127,8 +127,8 @@ def test_scores_come_from_the_isolated_runner(classroom):
     assert got["heidi"] == 15.0, "a notebook without nbgrader metadata is graded by content\n" + why(root, "heidi")
     assert 5.0 <= got["bob"] < 15.0                       # causal_mask right, sdpa partly wrong (partial credit)
     assert got["carol"] == got["bob"], "patching torch.testing in the notebook changes nothing"
-    # an import failure costs that exercise (only the static scan of the file can still pass), not the others
-    assert 5.0 <= got["erin"] < 6.0
+    # an import failure costs that whole exercise (the forbidden-API scan needs an importable module), not the others
+    assert got["erin"] == 5.0
 
 
 @pytest.mark.slow
