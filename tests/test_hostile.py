@@ -99,3 +99,10 @@ def test_attack_fails_honestly(attack, tmp_path, reference):
         assert double.passed, f"{attack.stem} spoiled the other exercise: {double.checks}"
     assert len(str(run.to_dict())) < 200_000          # no flood reaches the report
     assert processes_mentioning(str(root)) == []      # nothing the submission started outlives grading
+
+
+def test_without_namespaces_leftover_processes_are_still_killed(tmp_path, reference, monkeypatch):
+    """Where PID namespaces are unavailable, the grading process (a subreaper) kills what a killed worker
+    left behind, setsid() or not."""
+    monkeypatch.setenv("TORCHCOURSE_NO_NAMESPACES", "1")
+    test_attack_fails_honestly(HERE / "attacks" / "setsid_fork_swarm.py", tmp_path, reference)

@@ -227,6 +227,7 @@ class WorkerProcess:
         spec = {
             "code_root": self.code_root, "display_root": self.display_root, "home": self.scratch,
             "scratch_mb": self.limits.scratch_mb,
+            "namespaces": not os.environ.get("TORCHCOURSE_NO_NAMESPACES"),
             "output": self.output_path, "env": _scrubbed_env(self.scratch), "course_paths": _course_paths(),
             "hidden_paths": _hidden_paths(self.limits.hidden, self.home),
             "limits": {"threads": self.limits.threads, "memory_mb": self.limits.memory_mb,
@@ -332,8 +333,7 @@ class WorkerProcess:
         self.write_fd = self.read_fd = -1
         if isinstance(self.proc, zygote.ForkedProcess):
             self.proc.close()
-        else:
-            kill_orphans()
+        kill_orphans()      # without a PID namespace, what the learner's code left behind comes to us
 
     def close(self) -> None:
         """Stop the worker and remove its directory."""
