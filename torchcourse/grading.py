@@ -16,9 +16,9 @@ from torchcourse.remote import Handle, LearnerError, with_timeout
 from torchcourse.static_scan import find_forbidden
 
 __all__ = [
-    "LearnerError", "assert_close", "assert_fast", "buffers", "check", "current_exercise", "diagnose",
-    "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of", "gradcheck", "load_state", "param_grads",
-    "params", "put", "speed_ratio", "threshold",
+    "LearnerError", "assert_close", "assert_fast", "assert_grads_close", "buffers", "check", "current_exercise",
+    "diagnose", "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of", "gradcheck", "load_state",
+    "param_grads", "params", "put", "random_state", "speed_ratio", "threshold",
 ]
 
 
@@ -221,6 +221,32 @@ def gradcheck(fn: Handle, *args, eps: float = 1e-6, atol: float = 1e-6, rtol: fl
                 f"directional derivative is {numeric:.8g} by central differences (ε={eps:g}) but {analytic:.8g} "
                 f"from your backward (tolerance atol={atol:g}, rtol={rtol:g}, direction {d + 1} of {directions}).\n"
                 f"  Likely mistake: a wrong derivative formula in backward, or gradients returned for the wrong input.")
+
+
+def assert_grads_close(got: dict, expected: dict, *, atol: float, rtol: float = 0.0, what: str,
+                       hint: str | None = None) -> None:
+    """Every expected gradient (``name -> tensor``, from the oracle) against the learner's (``name -> tensor or
+    None``, e.g. from ``param_grads``): a missing gradient is named, a wrong one compared with ``assert_close``."""
+    for name, want in expected.items():
+        have = got.get(name)
+        if have is None:
+            raise AssertionError(f"gradient of {name} ({what}): expected a tensor, got None (is {name} used in "
+                                 f"forward, or the result detached from it?)")
+        assert_close(have, want, atol=atol, rtol=rtol, what=f"gradient of {name} ({what})", hint=hint)
+
+
+def random_state(module: torch.nn.Module, generator: torch.Generator, scale: float = 1.0) -> dict:
+    """A state dict for ``module`` with every entry random (biases, norms, running statistics too), so that no
+    default value can hide a mistake: ``scale·N(0, 1)``, running variances in [0.5, 1.5), counters kept."""
+    state = {}
+    for name, value in module.state_dict().items():
+        if name.endswith("num_batches_tracked"):
+            state[name] = value
+        elif name.endswith("running_var"):
+            state[name] = 0.5 + torch.rand(value.shape, generator=generator, dtype=value.dtype)
+        else:
+            state[name] = scale * torch.randn(value.shape, generator=generator, dtype=value.dtype)
+    return state
 
 
 def params(module: Handle) -> dict:

@@ -97,3 +97,33 @@ def run_and_judge(learner_cls, oracle_cls, impl, rng, shapes, spec, kw, what, *,
         raise
     judge_trajectory(values, oracle_trajectory(oracle_cls, p0, spec, kw, grads), mistakes(p0, spec, kw, grads),
                      p0, what=what, hint=hint)
+
+
+def check_closure(learner_cls, oracle_cls, impl, rng, kw, *, hint, steps: int = 10) -> None:
+    """``step(closure)`` calls the closure exactly once per step, before the update, and returns its loss;
+    the parameters follow ``oracle_cls`` driven by the same quadratic closure."""
+    p0 = [torch.randn(3, 2, generator=rng, dtype=F64), torch.randn(4, generator=rng, dtype=F64)]
+    centres = [torch.randn_like(p) for p in p0]
+    tf = impl.lib("torchcourse.testfns")
+    ps = worker_params(impl, p0)
+    closure = tf.QuadraticClosure(ps, centres)
+    opt = learner_cls(ps, **kw)
+    mine = [torch.nn.Parameter(p.clone()) for p in p0]
+    mine_closure = testfns.QuadraticClosure(mine, centres)
+    oracle = oracle_cls(mine, **kw)
+    for t in range(steps):
+        loss = opt.step(closure)
+        expected = oracle.step(mine_closure).detach()
+        what = f"opt.step(closure) at step {t + 1} (closure: zero the grads, quadratic loss, backward, return loss)"
+        if loss is None:
+            raise AssertionError(f"{what}: expected the closure's loss ({expected.item():.6g}), got None. Likely "
+                                 f"mistake: step() does not return the loss: `loss = closure()` ... `return loss`")
+        calls = closure.calls
+        if calls != t + 1:
+            raise AssertionError(f"{what}: the closure was called {calls} times in {t + 1} steps; step(closure) "
+                                 f"must call it exactly once per step, before the update")
+        expect_tensor(loss, shape=(), what=f"the loss returned by {what}")
+        assert_close(loss, expected, atol=1e-10, rtol=1e-10, what=f"the loss returned by {what}",
+                     hint="call the closure once, before updating any parameter, and return what it returned")
+        assert_close(flat(tf.param_values(ps)), flat(mine), atol=1e-10, rtol=1e-10,
+                     what=f"the parameters after {what}", hint=hint)

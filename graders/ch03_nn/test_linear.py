@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torchcourse.grading import (
     LearnerError,
     assert_close,
+    assert_grads_close,
     check,
     expect_tensor,
     forbidden_api_check,
@@ -119,11 +120,8 @@ def test_gradients(ex, rng):
     if gx is None:
         raise AssertionError("gradient of Linear's output wrt x: expected a tensor, got None (is the output detached?)")
     assert_close(gx, xr.grad, atol=1e-12, what="dL/dx through Linear(5, 3) (float64)", hint=HINT)
-    got = param_grads(h)
-    for name in ("weight", "bias"):
-        if got.get(name) is None:
-            raise AssertionError(f"gradient of {name}: expected a tensor, got None (is {name} used in forward?)")
-        assert_close(got[name], p[name].grad, atol=1e-12, what=f"dL/d{name} of Linear(5, 3) (float64)", hint=HINT)
+    assert_grads_close(param_grads(h), {name: p[name].grad for name in ("weight", "bias")}, atol=1e-12,
+                       what="Linear(5, 3), float64", hint=HINT)
 
 
 def _ks_uniform(v, bound):

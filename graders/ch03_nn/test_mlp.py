@@ -4,6 +4,7 @@ import torch.nn.functional as F
 
 from torchcourse.grading import (
     assert_close,
+    assert_grads_close,
     check,
     expect_raises,
     expect_tensor,
@@ -166,13 +167,8 @@ def test_gradients(ex, rng):
     if gx is None:
         raise AssertionError(f"gradient of {what}'s output wrt x: expected a tensor, got None (is it detached?)")
     assert_close(gx, xr.grad, atol=1e-10, rtol=1e-10, what=f"dL/dx through {what} (float64)")
-    got = param_grads(h)
-    for k, ((wn, bn), (wl, bl)) in enumerate(zip(names, leaves)):
-        for name, leaf in ((wn, wl), (bn, bl)):
-            if got.get(name) is None:
-                raise AssertionError(f"gradient of {name} (layer {k}) of {what}: expected a tensor, got None")
-            assert_close(got[name], leaf.grad, atol=1e-10, rtol=1e-10,
-                         what=f"gradient of {name} (layer {k}) of {what} (float64)")
+    expected = {name: leaf.grad for (wn, bn), (wl, bl) in zip(names, leaves) for name, leaf in ((wn, wl), (bn, bl))}
+    assert_grads_close(param_grads(h), expected, atol=1e-10, rtol=1e-10, what=f"{what}, float64")
 
 
 @check(points=1, gpu=True)

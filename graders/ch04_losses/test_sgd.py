@@ -6,9 +6,9 @@ and compares the whole trajectories step by step.
 """
 import torch
 
-import torchcourse.testfns as probes
 from torchcourse.grading import assert_close, check, expect_raises, expect_tensor, forbidden_api_check
 from torchcourse.optim_harness import (
+    check_closure,
     flat,
     judge_trajectory,
     learner_trajectory,
@@ -203,31 +203,7 @@ def _split(flat, like):
 
 @check(points=1)
 def test_closure(ex, impl, rng):
-    p0 = [torch.randn(3, 2, generator=rng, dtype=F64), torch.randn(4, generator=rng, dtype=F64)]
-    centres = [torch.randn_like(p) for p in p0]
-    tf = impl.lib("torchcourse.testfns")
-    ps = worker_params(impl, p0)
-    closure = tf.QuadraticClosure(ps, centres)
-    opt = ex.SGD(ps, lr=0.05, momentum=0.9)
-    mine = [torch.nn.Parameter(p.clone()) for p in p0]
-    mine_closure = probes.QuadraticClosure(mine, centres)
-    oracle = torch.optim.SGD(mine, lr=0.05, momentum=0.9)
-    for t in range(10):
-        loss = opt.step(closure)
-        expected = oracle.step(mine_closure).detach()
-        what = f"opt.step(closure) at step {t + 1} (closure: zero the grads, quadratic loss, backward, return loss)"
-        if loss is None:
-            raise AssertionError(f"{what}: expected the closure's loss ({expected.item():.6g}), got None. Likely "
-                                 f"mistake: step() does not return the loss: `loss = closure()` ... `return loss`")
-        calls = closure.calls
-        if calls != t + 1:
-            raise AssertionError(f"{what}: the closure was called {calls} times in {t + 1} steps; step(closure) "
-                                 f"must call it exactly once per step, before the update")
-        expect_tensor(loss, shape=(), what=f"the loss returned by {what}")
-        assert_close(loss, expected, atol=1e-10, rtol=1e-10, what=f"the loss returned by {what}",
-                     hint="call the closure once, before updating any parameter, and return what it returned")
-        assert_close(flat(tf.param_values(ps)), flat(mine), atol=1e-10, rtol=1e-10,
-                     what=f"the parameters after {what}", hint=HINT)
+    check_closure(ex.SGD, torch.optim.SGD, impl, rng, {"lr": 0.05, "momentum": 0.9}, hint=HINT)
 
 
 @check(points=1, gpu=True)

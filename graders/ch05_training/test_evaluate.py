@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 
 from torchcourse.data import Digits
-from torchcourse.grading import assert_close, check, load_state
+from torchcourse.grading import assert_close, check, load_state, random_state
 
 EXERCISE = "ch05.evaluate"
 
@@ -25,16 +25,7 @@ def _layers(nn_mod, dropout):
 
 def _state(rng, dropout=False):
     """A random state dict for the model, running statistics included (eval and train mode differ)."""
-    m = nn.Sequential(*_layers(nn, dropout))
-    sd = {}
-    for k, v in m.state_dict().items():
-        if k.endswith("num_batches_tracked"):
-            sd[k] = v
-        elif k.endswith("running_var"):
-            sd[k] = 0.5 + torch.rand(v.shape, generator=rng, dtype=F64)
-        else:
-            sd[k] = 0.5 * torch.randn(v.shape, generator=rng, dtype=F64)
-    return sd
+    return random_state(nn.Sequential(*_layers(nn, dropout)), rng, scale=0.5)
 
 
 def _worker_setup(impl, sd, x, y, batch_size, dropout=False):

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from torchcourse.grading import (
     assert_close,
+    assert_grads_close,
     check,
     expect_tensor,
     forbidden_api_check,
@@ -164,11 +165,8 @@ def test_gradients(ex, rng):
     if gx is None:
         raise AssertionError("gradient of the output wrt src: expected a tensor, got None (is the output detached?)")
     assert_close(gx, xr.grad, atol=1e-9, rtol=1e-9, what="gradient wrt src (float64, norm_first=False)")
-    got = param_grads(h)
-    for name, p in m.named_parameters():
-        if got.get(name) is None:
-            raise AssertionError(f"gradient of {name}: expected a tensor, got None (is {name} used in forward?)")
-        assert_close(got[name], p.grad, atol=1e-9, rtol=1e-9, what=f"gradient of {name} (float64, norm_first=False)")
+    assert_grads_close(param_grads(h), {name: p.grad for name, p in m.named_parameters()}, atol=1e-9, rtol=1e-9,
+                       what="float64, norm_first=False")
 
 
 @check(points=1)

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 
 from torchcourse.grading import (
     assert_close,
+    assert_grads_close,
     check,
     expect_raises,
     expect_tensor,
@@ -115,11 +116,8 @@ def test_gradients(ex, rng):
     if gx is None:
         raise AssertionError("gradient wrt the image: expected a tensor, got None (is the output detached?)")
     assert_close(gx, xr.grad, atol=1e-10, rtol=1e-10, what="gradient of the output wrt the image (float64)")
-    got = param_grads(h)
-    for name, want in (("proj.weight", conv.weight.grad.reshape(6, -1)), ("proj.bias", conv.bias.grad)):
-        if got.get(name) is None:
-            raise AssertionError(f"gradient of {name}: expected a tensor, got None")
-        assert_close(got[name], want, atol=1e-10, rtol=1e-10, what=f"gradient of {name} (float64)")
+    assert_grads_close(param_grads(h), {"proj.weight": conv.weight.grad.reshape(6, -1), "proj.bias": conv.bias.grad},
+                       atol=1e-10, rtol=1e-10, what="float64")
 
 
 @check(points=1, gpu=True)
