@@ -176,10 +176,18 @@ def grad_of(fn: Handle, *args, grad_outputs=None, output_index: int = 0, **kwarg
     """Call ``fn`` in the worker, backpropagate from its output, return ``(result, grads)``.
 
     ``grads`` holds the ``.grad`` of every argument tensor that had ``requires_grad=True``, in order.
+    A result that autograd cannot reach (it went through numpy, ``.item()``, ``.detach()``, ``no_grad``)
+    fails with a message that says so rather than with autograd's own error.
     """
     grad = {"output_index": output_index,
             "grad_outputs": fn._impl.encode(grad_outputs) if grad_outputs is not None else None}
-    return fn._call(args, kwargs, grad=grad)
+    try:
+        return fn._call(args, kwargs, grad=grad)
+    except LearnerError as e:
+        if "does not require grad" in e.message:
+            raise AssertionError("d out / d x: expected a gradient, but the result is not connected to x (did "
+                                 "it go through numpy, .item(), .detach() or torch.no_grad()?)") from None
+        raise
 
 
 def gradcheck(fn: Handle, *args, eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-4, directions: int = 3,
