@@ -45,6 +45,14 @@ def remote(learner_root):
         impl.close()
 
 
+def wrong_source(course, key: str, name: str) -> str:
+    """The source of one declared variant of an exercise (tests/variants), e.g. a known wrong implementation."""
+    from torchcourse import variants
+    ex = course.exercise(key)
+    (found,) = [v for v in variants.load(course, ex) if v.name == name]
+    return found.source(course)
+
+
 def copy_chapter(course, chapter, dest: Path, replace: dict[str, Path] | None = None) -> Path:
     """A copy of the reference chapter under dest, with some exercise files replaced."""
     target = dest / chapter.dir

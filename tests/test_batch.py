@@ -14,6 +14,7 @@ import pytest
 
 from torchcourse.classroom import batch, gradescope
 from torchcourse.classroom import notebooks as nbs
+from conftest import wrong_source
 from torchcourse.cli import main as course_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,8 +35,7 @@ def graded(course, tmp_path_factory):
     for name in ("pairwise.py", "one_hot.py"):
         shutil.copy(sol / name, subs / "alice" / "ch01_tensors" / name)
     (subs / "bob").mkdir()                                                 # flat layout, a known mistake
-    wrong = sorted((ROOT / "tests" / "wrong" / "ch01_tensors" / "pairwise").glob("*.py"))[0]
-    shutil.copy(wrong, subs / "bob" / "pairwise.py")
+    (subs / "bob" / "pairwise.py").write_text(wrong_source(course, "ch01.pairwise", "loop_cols"))
     shutil.copy(sol / "one_hot.py", subs / "bob" / "one_hot.py")
     (subs / "carol").mkdir()                                               # does not import
     (subs / "carol" / "pairwise.py").write_text("def pairwise_sq_distances(x, y:\n")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,13 +15,16 @@ from torchcourse.remote import Handle, LearnerError, with_timeout
 from torchcourse.static_scan import find_forbidden
 
 __all__ = [
-    "LearnerError", "assert_close", "assert_fast", "assert_grads_close", "buffers", "check", "current_exercise",
-    "diagnose", "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of", "gradcheck", "load_state",
-    "param_grads", "params", "put", "random_state", "speed_ratio", "threshold",
+    "LearnerError", "assert_close", "assert_fast", "assert_grads_close", "buffers", "check", "diagnose",
+    "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of", "gradcheck", "load_state", "param_grads",
+    "params", "put", "random_state", "speed_ratio",
 ]
 
 
 # ---------------------------------------------------------------- checks
+
+COVERS = ("device", "inputs")     # what a check can declare it proves, beyond its values (see `covers`)
+
 
 @dataclass(frozen=True)
 class CheckInfo:
@@ -32,44 +34,32 @@ class CheckInfo:
     speed: bool = False
     gpu: bool = False
     title: str | None = None
+    covers: tuple[str, ...] = ()
 
 
 def check(points: float = 1.0, *, visibility: str = "visible", timeout: float | None = None,
-          speed: bool = False, gpu: bool = False, title: str | None = None):
-    """Declare a graded check: its weight in the exercise, visibility, per-call deadline and kind."""
+          speed: bool = False, gpu: bool = False, title: str | None = None, covers: tuple[str, ...] = ()):
+    """Declare a graded check: its weight in the exercise, visibility, per-call deadline and kind.
+
+    ``covers`` names the contracts it proves besides values, which the author's gate requires of every
+    exercise: ``"device"`` (new tensors follow the inputs' device, checked without a GPU too) and ``"inputs"``
+    (the caller's tensors come back unchanged). Speed checks are ``speed=True``.
+    """
     if visibility not in ("visible", "hidden"):
         raise ValueError("visibility is 'visible' or 'hidden'")
     if points <= 0:
         raise ValueError("a check's points must be positive")
+    if any(c not in COVERS for c in covers):
+        raise ValueError(f"covers: choose among {', '.join(COVERS)}")
 
     def decorate(fn):
-        fn._check = CheckInfo(points, visibility, timeout, speed, gpu, title)
+        fn._check = CheckInfo(points, visibility, timeout, speed, gpu, title, tuple(covers))
         if speed:
             fn = pytest.mark.speed(fn)
         if gpu:
             fn = pytest.mark.gpu(fn)
         return fn
     return decorate
-
-
-class _Context:
-    """The exercise whose check is running (set by the plugin around each check)."""
-    exercise = None          # torchcourse.config.Exercise
-    learner_file: Path | None = None
-
-
-def current_exercise():
-    if _Context.exercise is None:
-        raise RuntimeError("no check is running")
-    return _Context.exercise
-
-
-def threshold(name: str) -> float:
-    """A number from the running exercise's ``thresholds`` table in course.toml."""
-    ex = current_exercise()
-    if name not in ex.thresholds:
-        raise KeyError(f"course.toml: {ex.key} has no threshold {name!r}")
-    return float(ex.thresholds[name])
 
 
 # ---------------------------------------------------------------- judging values
@@ -121,8 +111,16 @@ def assert_close(actual, expected: torch.Tensor, *, atol: float, rtol: float = 0
                  hint: str | None = None, mistakes=()) -> None:
     """Compare against the oracle; on failure say where, by how much, at which tolerance, and why (if known).
 
-    ``mistakes`` is a sequence of ``(name, predicted_tensor)``: what each known mistake would have returned.
+    The message reads like ``torch.testing.assert_close``'s: how many elements differ (and what share), the
+    greatest absolute and relative differences with their indices, and the tolerance, then the first matching
+    ``mistakes`` entry — ``(name, predicted_tensor)``: what each known mistake would have returned — and ``hint``.
+    ``actual`` may be None (a gradient that never arrived): that is explained, not compared.
     """
+    if actual is None:
+        raise AssertionError(_with_diagnosis(
+            f"{what}: expected a tensor of shape {tuple(expected.shape)}, got None. For a gradient this means none "
+            f"flowed back: the result is not connected to this input (it went through numpy, .item(), .detach() or "
+            f"torch.no_grad(), or the input is not used at all)", None, hint))
     expect_tensor(actual, shape=expected.shape, what=what)
     a = actual.detach().to("cpu", torch.float64)
     e = expected.detach().to("cpu", torch.float64)
@@ -136,14 +134,21 @@ def assert_close(actual, expected: torch.Tensor, *, atol: float, rtol: float = 0
     close = torch.isclose(a, e, atol=atol, rtol=rtol, equal_nan=True)
     if close.all():
         return
-    err = (a - e).abs().nan_to_num(float("inf"))
-    err = torch.where(close, torch.zeros_like(err), err)
-    flat = int(err.argmax())
-    idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), a.shape)) if a.dim() else ()
-    msg = (f"{what}: {int((~close).sum())} of {a.numel()} elements differ from the expected values "
-           f"(tolerance atol={atol:g}, rtol={rtol:g}); worst at index {idx}: expected {e[idx].item():.6g}, "
-           f"got {a[idx].item():.6g}")
+    n_bad, n = int((~close).sum()), a.numel()
+    abs_err = torch.where(close, torch.zeros_like(a), (a - e).abs().nan_to_num(float("inf")))
+    rel_err = abs_err / e.abs().clamp_min(torch.finfo(torch.float64).tiny)
+    worst, worst_rel = _index_of_max(abs_err), _index_of_max(rel_err)
+    msg = (f"{what}: {n_bad} of {n} elements differ from the expected values ({100 * n_bad / n:.1f}%; "
+           f"tolerance atol={atol:g}, rtol={rtol:g}); worst at index {worst}: expected {e[worst].item():.6g}, "
+           f"got {a[worst].item():.6g}\n"
+           f"  Greatest absolute difference: {abs_err[worst].item():.3g} at index {worst}\n"
+           f"  Greatest relative difference: {rel_err[worst_rel].item():.3g} at index {worst_rel}")
     raise AssertionError(_with_diagnosis(msg, diag, hint))
+
+
+def _index_of_max(t: torch.Tensor) -> tuple:
+    flat = int(t.reshape(-1).argmax())
+    return tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), t.shape)) if t.dim() else ()
 
 
 def _with_diagnosis(msg: str, diagnosis: str | None, hint: str | None) -> str:
@@ -172,22 +177,33 @@ def expect_raises(exc_type: type[BaseException], fn: Handle, *args, what: str | 
 
 # ---------------------------------------------------------------- driving the worker
 
-def grad_of(fn: Handle, *args, grad_outputs=None, output_index: int = 0, **kwargs):
+def grad_of(fn: Handle, *args, grad_outputs=None, output_index: int = 0, names: tuple[str, ...] | None = None,
+            what: str = "out", **kwargs):
     """Call ``fn`` in the worker, backpropagate from its output, return ``(result, grads)``.
 
     ``grads`` holds the ``.grad`` of every argument tensor that had ``requires_grad=True``, in order.
+    With ``names`` (one per such argument, e.g. ``("q", "k", "v")``) a gradient that never arrived fails
+    here, naming the input, so graders need not check for None themselves.
     A result that autograd cannot reach (it went through numpy, ``.item()``, ``.detach()``, ``no_grad``)
     fails with a message that says so rather than with autograd's own error.
     """
     grad = {"output_index": output_index,
             "grad_outputs": fn._impl.encode(grad_outputs) if grad_outputs is not None else None}
     try:
-        return fn._call(args, kwargs, grad=grad)
+        result, grads = fn._call(args, kwargs, grad=grad)
     except LearnerError as e:
         if "does not require grad" in e.message:
-            raise AssertionError("d out / d x: expected a gradient, but the result is not connected to x (did "
-                                 "it go through numpy, .item(), .detach() or torch.no_grad()?)") from None
+            inputs = " or ".join(names) if names else "x"
+            raise AssertionError(f"d {what} / d {inputs}: expected a gradient, but the result is not connected to "
+                                 f"{inputs} (did it go through numpy, .item(), .detach() or torch.no_grad()?)") \
+                from None
         raise
+    for name, g in zip(names or (), grads):
+        if g is None:
+            raise AssertionError(f"d {what} / d {name}: expected a gradient, got None: no gradient flowed back to "
+                                 f"{name} (is the result detached from it, e.g. through numpy, .item(), .detach() "
+                                 f"or torch.no_grad(), or is {name} not used?)")
+    return result, grads
 
 
 def gradcheck(fn: Handle, *args, eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-4, directions: int = 3,
@@ -327,10 +343,11 @@ def _store(fn: Handle, value):
     return put(fn._impl, value) if isinstance(value, torch.Tensor) else value
 
 
-def assert_fast(learner_fn: Handle, reference_fn: Handle, *args, max_ratio: float | None = None,
+def assert_fast(learner_fn: Handle, reference_fn: Handle, *args, max_ratio: float,
                 what: str = "your implementation", **kwargs) -> None:
-    """Fail when the learner's call is more than ``max_ratio`` times slower than the reference's."""
-    limit = max_ratio if max_ratio is not None else threshold("speed_max_ratio")
+    """Fail when the learner's call is more than ``max_ratio`` times slower than the reference's
+    (``max_ratio=exercise.threshold("speed_max_ratio")``: declared with the exercise, measured)."""
+    limit = max_ratio
     ratio, mine, ref = speed_ratio(learner_fn, reference_fn, *args, **kwargs)
     if ratio > limit:
         raise AssertionError(
@@ -345,16 +362,15 @@ def forbidden_api_check(points: float = 1.0):
     """A ready-made check: the learner's file must not name the exercise's forbidden APIs."""
 
     @check(points=points, title="does not use the API it re-implements")
-    def test_no_forbidden_api(learner_file, ex):     # `ex`: a module that cannot even be imported earns nothing
-        ex = current_exercise()
-        if not ex.forbidden:
+    def test_no_forbidden_api(exercise, learner_file, ex):   # `ex`: a module that cannot be imported earns nothing
+        if not exercise.forbidden:
             return
         try:
             source = learner_file.read_text(encoding="utf-8")
         except OSError as e:
             raise AssertionError(f"cannot read {learner_file}: {e}") from None
         try:
-            findings = find_forbidden(source, ex.forbidden)
+            findings = find_forbidden(source, exercise.forbidden)
         except SyntaxError as e:
             raise AssertionError(f"{learner_file}, line {e.lineno}: SyntaxError: {e.msg}") from None
         if findings:

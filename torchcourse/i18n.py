@@ -1,6 +1,7 @@
 """Keyed interface text in English, Traditional and Simplified Chinese (the book's languages).
 
-Course content (titles, hints) lives in course.toml under the same language keys. Choose with
+Course content (titles, hints) lives in each chapter's ``text/<lang>.toml``; the course's languages are
+listed once, in course.toml. Choose with
 ``--lang`` or ``COURSE_LANG`` (``en``, ``zh_TW``, ``zh_CN``).
 """
 from __future__ import annotations

@@ -10,15 +10,17 @@ Used by ``torchcourse.runner`` in-process, or from the command line:
 """
 from __future__ import annotations
 
+import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import torch
+from _pytest.runner import runtestprotocol
 
 from torchcourse import config as course_config
-from torchcourse.grading import CheckInfo, _Context
+from torchcourse.grading import CheckInfo
 from torchcourse.remote import Implementation, LearnerError
 from torchcourse.sandbox import Limits
 
@@ -36,25 +38,64 @@ class Verdict:
     phases: set = field(default_factory=set)
 
 
+@dataclass
+class Subject:
+    """One implementation graded in this session: its folder, its worker and its verdicts.
+
+    ``only_checks``: the names of the checks to run for it (None: all). The author's gate grades a chapter's
+    reference, its stub and every variant as subjects of one session: one collection, one reference worker.
+    """
+    label: str
+    root: Path
+    only_checks: set | None = None
+    exercises: set | None = None                    # keys of the exercises to grade (None: all collected)
+    verdicts: dict = field(default_factory=dict)    # nodeid -> Verdict, in collection order
+    learner: Implementation | None = None
+
+    def wants(self, item_name: str, exercise: str) -> bool:
+        return (self.only_checks is None or item_name in self.only_checks) and \
+            (self.exercises is None or exercise in self.exercises)
+
+
 class GradingPlugin:
     name = "torchcourse-grading"
 
-    def __init__(self, course: course_config.Course, impl_root: Path, *, ref_root: Path | None = None,
+    def __init__(self, course: course_config.Course, impl_root: Path | None = None, *, ref_root: Path | None = None,
                  limits: Limits = Limits(), label: str = "learner", only_checks: set[str] | None = None,
-                 reference: Implementation | None = None, speed_only: bool = False, gpu: bool = True):
+                 reference: Implementation | None = None, speed_only: bool = False, gpu: bool = True,
+                 subjects: list[Subject] | None = None, preload: tuple[str, ...] = ()):
         self.course = course
-        self.impl_root = Path(impl_root)
+        self.subjects = subjects or [Subject(label, Path(impl_root), only_checks)]
         self.ref_root = Path(ref_root or course.solutions_dir)
-        self.learner = Implementation(self.impl_root, label=label, limits=limits)
+        self.support = course.worker_support_dir
+        self.preload = preload                      # imported once in the zygote, so no worker pays for it
         self.reference = reference                  # may be shared across runs (batch grading): it is ours
         self.owns_reference = reference is None
         self.limits = limits
-        self.only_checks = only_checks              # names of the checks to run; None: all
         self.speed_only = speed_only
         self.gpu = gpu                              # False: GPU checks are skipped even where CUDA exists
-        self.verdicts: dict[str, Verdict] = {}      # nodeid -> verdict, in collection order
+        self.graded_by = {ex.grader_path(course.graders_dir).resolve(): ex for ex in course.all_exercises()}
+        self.exercise_of: dict[str, course_config.Exercise] = {}    # nodeid -> the exercise it grades
         self.collection_errors: list[str] = []
-        self.learner.start()                        # import torch there while pytest collects here
+        self.current = self.subjects[0]
+        self._start(self.current)                   # import torch there while pytest collects here
+
+    @property
+    def verdicts(self) -> dict:
+        """The verdicts of the (first) subject: the usual case of one implementation per run."""
+        return self.subjects[0].verdicts
+
+    @property
+    def learner(self) -> Implementation:
+        return self._start(self.current)
+
+    def _start(self, subject: Subject) -> Implementation:
+        if subject.learner is None:
+            subject.learner = Implementation(subject.root, label=subject.label, limits=self.limits,
+                                             support=self.support,
+                                             preload=self.preload)
+            subject.learner.start()
+        return subject.learner
 
     # ------------------------------------------------------------ collection
 
@@ -66,25 +107,40 @@ class GradingPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session, config, items):
-        kept = []
+        kept, refused = [], set()
         for item in items:
-            exercise = getattr(item.module, "EXERCISE", None)
             info = getattr(getattr(item, "function", None), "_check", None)
-            if exercise is None or info is None:
+            if info is None:
                 continue                            # helpers and ungraded tests are not checks
-            if self.only_checks is not None and item.name not in self.only_checks:
+            exercise = self.graded_by.get(Path(item.path).resolve())
+            declared = getattr(item.module, "EXERCISE", None)
+            if exercise is None or (declared is not None and declared != exercise.key):
+                if item.path not in refused:
+                    refused.add(item.path)
+                    serves = f"serves {exercise.key} by its file name" if exercise else \
+                        "is not graders/<chapter_dir>/test_<exercise>.py of a declared exercise"
+                    self.collection_errors.append(
+                        f"{item.path}: declares EXERCISE = {declared!r} but {serves}; the file name decides, "
+                        f"so remove or correct EXERCISE")
                 continue
             if self.speed_only and not info.speed:
                 continue
-            self.verdicts[item.nodeid] = Verdict(exercise, item.name, info)
+            wanted = [s for s in self.subjects if s.wants(item.name, exercise.key)]
+            if not wanted:
+                continue
+            self.exercise_of[item.nodeid] = exercise
+            for subject in wanted:
+                subject.verdicts[item.nodeid] = Verdict(exercise.key, item.name, info)
             kept.append(item)
         items[:] = kept
-        if any(v.info.speed for v in self.verdicts.values()):
+        if any(v.info.speed for s in self.subjects for v in s.verdicts.values()):
             self._reference().start()
 
     def _reference(self) -> Implementation:
         if self.reference is None:
-            self.reference = Implementation(self.ref_root, label="reference", limits=self.limits)
+            self.reference = Implementation(self.ref_root, label="reference", limits=self.limits,
+                                            support=self.support,
+                                             preload=self.preload)
         return self.reference
 
     @pytest.hookimpl
@@ -92,13 +148,31 @@ class GradingPlugin:
         if report.failed:
             self.collection_errors.append(f"{report.nodeid}: {str(report.longrepr)[-1500:]}")
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        """Several subjects: each implementation in turn runs its checks, with its own worker (closed after)."""
+        if len(self.subjects) == 1:
+            return None                             # pytest's own loop
+        closing = []
+        for subject in self.subjects:
+            self.current = subject
+            for item in session.items:
+                if item.nodeid in subject.verdicts:
+                    runtestprotocol(item, nextitem=None, log=False)
+            if subject.learner is not None:     # a worker's exit takes ~0.2 s: let it go while the next one runs
+                closing.append(threading.Thread(target=subject.learner.close, daemon=True))
+                closing[-1].start()
+        for thread in closing:
+            thread.join()
+        return True
+
     # ------------------------------------------------------------ verdicts
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
-        verdict = self.verdicts.get(item.nodeid)
+        verdict = self.current.verdicts.get(item.nodeid)
         if verdict is None:
             return
         verdict.phases.add(call.when)
@@ -119,37 +193,38 @@ class GradingPlugin:
         self.close()
 
     def close(self) -> None:
-        self.learner.close()
+        for subject in self.subjects:
+            if subject.learner is not None:
+                subject.learner.close()
         if self.reference is not None and self.owns_reference:
             self.reference.close()
 
     # ------------------------------------------------------------ fixtures
 
     @pytest.fixture(autouse=True)
-    def _check_context(self, request):
-        exercise = self._exercise(request)
+    def _check_context(self, request, exercise):
         info = request.function._check
         if info.gpu and not self.gpu:
             pytest.skip("GPU checks not requested (--device cpu)")
         if info.gpu and not torch.cuda.is_available():     # before any other fixture can fail the check
             pytest.skip(NO_GPU)
         self.learner.default_timeout = info.timeout or exercise.timeout
-        _Context.exercise = exercise
-        _Context.learner_file = exercise.path_in(self.impl_root)
         yield
-        _Context.exercise = None
 
     @pytest.fixture
-    def ex(self, request, learner_file):
-        exercise = self._exercise(request)
+    def exercise(self, request) -> course_config.Exercise:
+        """The declared exercise this check grades (its thresholds: ``exercise.threshold("speed_max_ratio")``)."""
+        return self.exercise_of[request.node.nodeid]
+
+    @pytest.fixture
+    def ex(self, exercise, learner_file):
         if not learner_file.is_file():
             raise AssertionError(f"{learner_file} is missing: `course reset {exercise.chapter.id} {exercise.id}` "
                                  f"restores the stub")
         return self.learner.module(exercise.module, forbid=exercise.forbidden)
 
     @pytest.fixture
-    def ref(self, request):
-        exercise = self._exercise(request)
+    def ref(self, exercise):
         reference = self._reference()
         reference.default_timeout = 60.0
         return reference.module(exercise.module)
@@ -159,8 +234,8 @@ class GradingPlugin:
         return self.learner
 
     @pytest.fixture
-    def learner_file(self, request) -> Path:
-        return self._exercise(request).path_in(self.impl_root)
+    def learner_file(self, exercise) -> Path:
+        return exercise.path_in(self.current.root)
 
     @pytest.fixture
     def device(self, request):
@@ -171,9 +246,6 @@ class GradingPlugin:
     @pytest.fixture
     def rng(self, request):
         return torch.Generator().manual_seed(zlib.crc32(request.node.nodeid.encode()))
-
-    def _exercise(self, request) -> course_config.Exercise:
-        return self.course.exercise(request.module.EXERCISE)
 
 
 def _skip_reason(report) -> str:

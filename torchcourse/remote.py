@@ -94,8 +94,14 @@ class Foreign:
 class Implementation:
     """A folder of learner (or reference) files, served by one worker that is restarted after a crash."""
 
-    def __init__(self, root: Path, *, label: str = "learner", limits: Limits = Limits()):
+    def __init__(self, root: Path, *, label: str = "learner", limits: Limits = Limits(),
+                 support: Path | None = None, preload: tuple[str, ...] = ()):
+        """``support``: a package of worker-side helpers the graders hand to this code (e.g.
+        ``graders/worker_support``); a copy is importable in the worker under its folder name.
+        ``preload``: library modules (``torch._dynamo``) the zygote imports once before forking the worker."""
         self.root = Path(root)
+        self.support = Path(support) if support is not None else None
+        self.preload = tuple(preload)
         self.label = label
         self.limits = limits
         self.worker: WorkerProcess | None = None
@@ -111,7 +117,8 @@ class Implementation:
             self._lose_worker()
         if self.worker is None:
             zygote.start()          # first use in this process: fork the zygote before anything is graded
-            self.worker = WorkerProcess(self.root, limits=self.limits, label=self.label)
+            self.worker = WorkerProcess(self.root, limits=self.limits, label=self.label, support=self.support,
+                                        preload=self.preload)
         return self
 
     def _lose_worker(self) -> None:

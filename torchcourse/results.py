@@ -28,6 +28,7 @@ class CheckResult:
     visibility: str = "visible"
     duration: float = 0.0
     kind: str = "value"       # value / speed / gpu
+    covers: tuple = ()        # contracts it proves besides values: speed, device, inputs (the gate counts them)
 
 
 @dataclass

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from torchcourse import config as course_config
-from torchcourse.plugin import GradingPlugin
+from torchcourse.plugin import GradingPlugin, Subject
 from torchcourse.remote import Implementation
 from torchcourse.results import (
     FAILED,
@@ -38,8 +39,18 @@ def grade(course: course_config.Course, chapter: course_config.Chapter, impl_roo
     ``reference``: an already running reference Implementation to reuse for speed checks (batch grading);
     by default one is started when a speed check needs it.
     """
+    subject = Subject(label, Path(impl_root).resolve(), only_checks)
+    return grade_subjects(course, chapter, [subject], exercises=exercises, limits=limits, quiet=quiet,
+                          reference=reference, speed_only=speed_only, gpu=gpu)[0]
+
+
+def grade_subjects(course: course_config.Course, chapter: course_config.Chapter, subjects: list[Subject], *,
+                   exercises: list[course_config.Exercise] | None = None, limits: Limits = Limits(),
+                   quiet: bool = True, reference: Implementation | None = None, speed_only: bool = False,
+                   gpu: bool = True) -> list[RunResult]:
+    """Grade several implementations of one chapter in one pytest session: the graders are collected once
+    and one reference worker serves them all; each subject runs in its own worker. One RunResult each."""
     exercises = exercises or chapter.exercises
-    impl_root = Path(impl_root).resolve()
     started, t0 = now(), time.perf_counter()
     files = []
     for ex in exercises:
@@ -47,8 +58,11 @@ def grade(course: course_config.Course, chapter: course_config.Chapter, impl_roo
         if not path.is_file():
             raise course_config.ConfigError(f"{ex.key}: grader {path} is missing")
         files.append(str(path))
-    plugin = GradingPlugin(course, impl_root, limits=limits, label=label, only_checks=only_checks,
-                           reference=reference, speed_only=speed_only, gpu=gpu)
+    if str(course.graders_dir) not in sys.path:     # graders import their shared helpers: support, worker_support
+        sys.path.insert(0, str(course.graders_dir))
+    preload = tuple(sorted({m for ex in exercises for m in ex.preload}))
+    plugin = GradingPlugin(course, limits=limits, reference=reference, speed_only=speed_only, gpu=gpu,
+                           subjects=subjects, preload=preload)
     # no conftest.py and no auto-loaded plugins: only our graders and our plugin decide anything
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     args = [*files, "-c", str(_INI), "--rootdir", str(course.graders_dir), "-p", "no:cacheprovider",
@@ -59,21 +73,38 @@ def grade(course: course_config.Course, chapter: course_config.Chapter, impl_roo
             code = pytest.main(args, plugins=[plugin])
     finally:
         plugin.close()
+        _forget_graders(files)
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or (
-            code == pytest.ExitCode.INTERRUPTED and not plugin.verdicts):
+            code == pytest.ExitCode.INTERRUPTED and not any(s.verdicts for s in subjects)):
         raise RuntimeError(f"the graders could not be run (pytest exit code {int(code)}):\n{sink.getvalue()[-3000:]}")
-    result = RunResult(chapter.id, str(impl_root), [_exercise_result(ex, impl_root, plugin) for ex in exercises],
-                       {"course": course.name, "course_version": course.version, **environment()}, started)
-    result.duration = time.perf_counter() - t0
-    return result
+    duration = time.perf_counter() - t0
+    results = []
+    for subject in subjects:
+        wanted = [ex for ex in exercises if subject.exercises is None or ex.key in subject.exercises]
+        result = RunResult(chapter.id, str(subject.root),
+                           [_exercise_result(ex, subject, plugin.collection_errors) for ex in wanted],
+                           {"course": course.name, "course_version": course.version, **environment()}, started)
+        result.duration = duration
+        results.append(result)
+    return results
 
 
-def _exercise_result(ex: course_config.Exercise, impl_root: Path, plugin: GradingPlugin) -> ExerciseResult:
-    path = ex.path_in(impl_root)
+def _forget_graders(files: list[str]) -> None:
+    """Drop the grader modules pytest imported, so that the next session reads the files again (its
+    importlib mode names them by their path under graders/, which another course or copy can share)."""
+    wanted = {os.path.realpath(f) for f in files}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and os.path.realpath(path) in wanted:
+            del sys.modules[name]
+
+
+def _exercise_result(ex: course_config.Exercise, subject: Subject, collection_errors: list[str]) -> ExerciseResult:
+    path = ex.path_in(subject.root)
     result = ExerciseResult(ex.key, ex.title_in(), str(path), sha256_of(path), ex.points)
-    verdicts = [v for v in plugin.verdicts.values() if v.exercise == ex.key]
+    verdicts = [v for v in subject.verdicts.values() if v.exercise == ex.key]
     if not verdicts:
-        why = "\n".join(plugin.collection_errors) or "no function decorated with @check"
+        why = "\n".join(collection_errors) or "no function decorated with @check"
         result.checks.append(CheckResult("collected", "grader collected checks", FAILED, 1.0, 0.0, ex.points,
                                          f"the grader collected no checks (a defect of the course): {why}",
                                          kind="meta"))
@@ -85,7 +116,8 @@ def _exercise_result(ex: course_config.Exercise, impl_root: Path, plugin: Gradin
         kind = "speed" if v.info.speed else "gpu" if v.info.gpu else "value"
         result.checks.append(CheckResult(
             v.name, v.info.title or _title(v.name), v.outcome, weight,
-            max_points if v.outcome == PASSED else 0.0, max_points, v.message, v.info.visibility, v.duration, kind))
+            max_points if v.outcome == PASSED else 0.0, max_points, v.message, v.info.visibility, v.duration, kind,
+            v.info.covers + (("speed",) if v.info.speed else ())))
     return result
 
 

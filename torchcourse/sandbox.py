@@ -177,8 +177,10 @@ def copy_python_tree(src: Path, dst: Path) -> None:
 class WorkerProcess:
     """One running worker over a copy of ``root``; ``request`` sends a message and waits for the reply."""
 
-    def __init__(self, root: Path, *, limits: Limits = Limits(), label: str = "worker"):
+    def __init__(self, root: Path, *, limits: Limits = Limits(), label: str = "worker",
+                 support: Path | None = None, preload: tuple[str, ...] = ()):
         self.display_root = str(root)
+        self.preload = list(preload)
         self.limits = limits
         self.label = label
         self.home = tempfile.mkdtemp(prefix="torchcourse-")
@@ -186,6 +188,8 @@ class WorkerProcess:
         os.makedirs(self.code_root)
         if root.is_dir():
             copy_python_tree(root, Path(self.code_root))
+        if support is not None and support.is_dir():     # the graders' worker-side helpers, as a package
+            copy_python_tree(support, Path(self.code_root) / support.name)
         # the worker's runtime (this package, and only it) is reached through a link in its own directory
         self.lib_root = os.path.join(self.home, "lib")
         os.makedirs(self.lib_root)
@@ -226,6 +230,7 @@ class WorkerProcess:
             return False
         spec = {
             "code_root": self.code_root, "display_root": self.display_root, "home": self.scratch,
+            "preload": self.preload,
             "scratch_mb": self.limits.scratch_mb,
             "namespaces": not os.environ.get("TORCHCOURSE_NO_NAMESPACES"),
             "output": self.output_path, "env": _scrubbed_env(self.scratch), "course_paths": _course_paths(),

@@ -3,8 +3,6 @@ import torch
 
 from torchcourse.grading import assert_close, check, expect_tensor, grad_of
 
-EXERCISE = "ch01.gather"
-
 F64 = torch.float64
 WRONG_DIM = "gathers along the wrong dim"
 
@@ -108,10 +106,7 @@ def test_gradient(ex, rng):
     g = _randn(rng, 3, 8, 4)
     out, grads = grad_of(ex.batched_gather, x, idx, grad_outputs=g)
     (expected,) = torch.autograd.grad(_oracle(x, idx), (x,), g)
-    if not grads or grads[0] is None:
-        raise AssertionError("d out / d x: expected a gradient, got None (is the result detached from x, e.g. "
-                             "through .detach(), .item(), numpy or torch.no_grad()?)")
-    assert_close(grads[0], expected, atol=1e-12, rtol=1e-12,
+    assert_close(grads[0] if grads else None, expected, atol=1e-12, rtol=1e-12,
                  what="gradient of batched_gather wrt x (float64, repeated indices)",
                  hint="use differentiable indexing (torch.gather or advanced indexing); a row picked twice "
                       "receives the sum of both gradients")

@@ -12,8 +12,6 @@ from torchcourse.grading import (
     grad_of,
 )
 
-EXERCISE = "ch01.normalize"
-
 test_no_forbidden_api = forbidden_api_check()
 
 F64 = torch.float64
@@ -126,9 +124,7 @@ def test_gradient(ex, rng):
     for dim in (-1, 1):
         out, grads = grad_of(ex.l2_normalize, x, dim, grad_outputs=g)
         (expected,) = torch.autograd.grad(_oracle(x, dim), (x,), g)
-        if not grads or grads[0] is None:
-            raise AssertionError("d out / d x: expected a gradient, got None")
-        assert_close(grads[0], expected, atol=1e-10, rtol=1e-10,
+        assert_close(grads[0] if grads else None, expected, atol=1e-10, rtol=1e-10,
                      what=f"gradient of l2_normalize(x[3,4,5], dim={dim}) wrt x (float64)",
                      hint="build the result from differentiable tensor operations only; the norm is part of "
                           "the graph, do not detach it")
@@ -143,8 +139,6 @@ def test_gradient_at_zero_vector(ex, rng):
     what = "gradient of l2_normalize(x[3,4]) wrt x (float64) with x[0] the zero vector"
     out, grads = grad_of(ex.l2_normalize, x, grad_outputs=g)
     (expected,) = torch.autograd.grad(_oracle(x), (x,), g)
-    if not grads or grads[0] is None:
-        raise AssertionError(f"{what}: expected a gradient, got None")
     got = grads[0]
     if not torch.isfinite(got).all():
         raise AssertionError(
@@ -160,11 +154,12 @@ def test_gradient_at_zero_vector(ex, rng):
 
 
 @check(points=2, speed=True, timeout=60)
-def test_speed(ex, ref, rng):
+def test_speed(ex, ref, rng, exercise):
     # 4096 short vectors: a Python loop over them runs 4096 iterations; every vectorised form is close
     # to the reference.
     x = _randn(rng, 16, 256, 4, dtype=torch.float32)
-    assert_fast(ex.l2_normalize, ref.l2_normalize, x, number=5, what="l2_normalize(x[16,256,4])")
+    assert_fast(ex.l2_normalize, ref.l2_normalize, x, number=5,
+                max_ratio=exercise.threshold("speed_max_ratio"), what="l2_normalize(x[16,256,4])")
 
 
 @check(points=1, gpu=True)

@@ -11,8 +11,6 @@ from torchcourse.grading import (
     grad_of,
 )
 
-EXERCISE = "ch01.pairwise"
-
 test_no_forbidden_api = forbidden_api_check()
 
 F64 = torch.float64
@@ -146,23 +144,20 @@ def test_gradient(ex, rng):
     out, grads = grad_of(ex.pairwise_sq_distances, x, y, grad_outputs=g)
     expected = torch.autograd.grad(_oracle(x, y), (x, y), g)
     for name, got, exp in zip(("x", "y"), grads, expected):
-        if got is None:
-            raise AssertionError(f"d out / d {name}: expected a gradient, got None (is the result detached from "
-                                 f"{name}, e.g. through .detach(), .item(), numpy or torch.no_grad()?)")
         assert_close(got, exp, atol=1e-9, rtol=1e-9, what=f"gradient of pairwise_sq_distances wrt {name} "
                      f"(float64)", hint="d/dx[i] of ||x[i] - y[j]||² is 2 (x[i] - y[j]); build the result from "
                      "differentiable tensor operations only")
 
 
 @check(points=2, speed=True, timeout=60)
-def test_speed(ex, ref, rng):
+def test_speed(ex, ref, rng, exercise):
     # Many short rows against a few (then the other way round): a Python loop over the rows of x (or of
     # y) pays its per-iteration overhead thousands of times, while the broadcast [N, M, D] form stays
     # small (196K elements) and well inside the limit.
     for n, m in ((4096, 16), (16, 4096)):
         x, y = _randn(rng, n, 3, dtype=torch.float32), _randn(rng, m, 3, dtype=torch.float32)
         assert_fast(ex.pairwise_sq_distances, ref.pairwise_sq_distances, x, y, number=5,
-                    what=f"pairwise_sq_distances(x[{n},3], y[{m},3])")
+                    max_ratio=exercise.threshold("speed_max_ratio"), what=f"pairwise_sq_distances(x[{n},3], y[{m},3])")
 
 
 @check(points=1, gpu=True)

@@ -11,8 +11,6 @@ from torchcourse.grading import (
     grad_of,
 )
 
-EXERCISE = "ch01.windows"
-
 test_no_forbidden_api = forbidden_api_check()
 
 F64 = torch.float64
@@ -114,9 +112,7 @@ def test_gradient(ex, rng):
     g = _randn(rng, 2, 4, 5)                            # size 5, step 2: windows overlap
     out, grads = grad_of(ex.sliding_windows, x, 5, 2, grad_outputs=g)
     (expected,) = torch.autograd.grad(x.unfold(-1, 5, 2), (x,), g)
-    if not grads or grads[0] is None:
-        raise AssertionError("d out / d x: expected a gradient, got None")
-    assert_close(grads[0], expected, atol=1e-12, rtol=1e-12,
+    assert_close(grads[0] if grads else None, expected, atol=1e-12, rtol=1e-12,
                  what="gradient of sliding_windows(x[2,11], 5, 2) wrt x (float64, overlapping windows)",
                  hint="an element that appears in several windows receives the sum of their gradients; "
                       "views (as_strided) and indexing both get this right")
@@ -127,11 +123,11 @@ def _speed_x(rng):
 
 
 @check(points=2, speed=True, timeout=60)
-def test_speed(ex, ref, rng):
+def test_speed(ex, ref, rng, exercise):
     # 4095 windows per row: a Python loop over the windows runs thousands of iterations; a view
     # (as_strided) or one indexing operation (a copy of 24K elements) stays near the reference.
     assert_fast(ex.sliding_windows, ref.sliding_windows, _speed_x(rng), 3, 2, number=5,
-                what="sliding_windows(x[2,8192], size=3, step=2)")
+                max_ratio=exercise.threshold("speed_max_ratio"), what="sliding_windows(x[2,8192], size=3, step=2)")
 
 
 @check(points=1, gpu=True)

@@ -3,8 +3,6 @@ import torch
 
 from torchcourse.grading import assert_close, check, expect_tensor, forbidden_api_check, grad_of, gradcheck
 
-EXERCISE = "ch02.sigmoid_fn"
-
 test_no_forbidden_api = forbidden_api_check()
 
 F64 = torch.float64

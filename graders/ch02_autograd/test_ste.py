@@ -3,8 +3,6 @@ import torch
 
 from torchcourse.grading import assert_close, check, expect_tensor, grad_of
 
-EXERCISE = "ch02.ste"
-
 F64 = torch.float64
 HALVES = torch.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, 0.49, 0.51, -0.51], dtype=F64)
 

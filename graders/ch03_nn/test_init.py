@@ -11,8 +11,6 @@ import torch
 
 from torchcourse.grading import LearnerError, check, expect_raises, expect_tensor, forbidden_api_check, put
 
-EXERCISE = "ch03.init"
-
 test_no_forbidden_api = forbidden_api_check()
 
 F64 = torch.float64

@@ -17,8 +17,6 @@ from torchcourse.grading import (
     params,
 )
 
-EXERCISE = "ch03.linear"
-
 test_no_forbidden_api = forbidden_api_check()
 
 F64 = torch.float64
@@ -117,8 +115,6 @@ def test_gradients(ex, rng):
     p = {k: v.clone().requires_grad_() for k, v in sd.items()}
     xr = x.clone().requires_grad_()
     F.linear(xr, p["weight"], p["bias"]).backward(g)
-    if gx is None:
-        raise AssertionError("gradient of Linear's output wrt x: expected a tensor, got None (is the output detached?)")
     assert_close(gx, xr.grad, atol=1e-12, what="dL/dx through Linear(5, 3) (float64)", hint=HINT)
     assert_grads_close(param_grads(h), {name: p[name].grad for name in ("weight", "bias")}, atol=1e-12,
                        what="Linear(5, 3), float64", hint=HINT)

@@ -1,10 +1,8 @@
 """Grader for ch03.params: count_parameters(module, trainable_only=True) -> int, shared parameters once."""
 import torch.nn as nn
+from worker_support import testfns
 
-from torchcourse import testfns
 from torchcourse.grading import check
-
-EXERCISE = "ch03.params"
 
 SHARED = "counts shared parameters twice"
 
@@ -61,7 +59,7 @@ def test_shared_parameters(ex, impl):
     twin_layer = nn.Linear(8, 8)
     _judge(ex, nn_w.Sequential(layer, nn_w.ReLU(), layer), nn.Sequential(twin_layer, nn.ReLU(), twin_layer),
            "count_parameters(Sequential(layer, ReLU(), layer)) with the same Linear(8, 8) used twice")
-    _judge(ex, impl.lib("torchcourse.testfns").TiedLM(50, 16), testfns.TiedLM(50, 16),
+    _judge(ex, impl.lib("worker_support.testfns").TiedLM(50, 16), testfns.TiedLM(50, 16),
            "count_parameters(a language model whose output head shares the embedding's [50, 16] weight)")
 
 

@@ -6,9 +6,7 @@ gradients into those parameters (``testfns.set_grads``) and into trusted copies 
 and compares the whole trajectories step by step.
 """
 import torch
-
-from torchcourse.grading import assert_close, check, expect_tensor, forbidden_api_check
-from torchcourse.optim_harness import (
+from support.optim_harness import (
     check_closure,
     flat,
     judge_trajectory,
@@ -18,7 +16,7 @@ from torchcourse.optim_harness import (
     run_and_judge,
 )
 
-EXERCISE = "ch04.adamw"
+from torchcourse.grading import assert_close, check, expect_tensor, forbidden_api_check
 
 test_no_forbidden_api = forbidden_api_check()
 

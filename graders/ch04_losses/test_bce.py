@@ -4,8 +4,6 @@ import torch.nn.functional as F
 
 from torchcourse.grading import assert_close, assert_fast, check, expect_tensor, forbidden_api_check, grad_of
 
-EXERCISE = "ch04.bce"
-
 test_no_forbidden_api = forbidden_api_check()
 
 F64 = torch.float64
@@ -128,9 +126,6 @@ def test_gradients(ex, rng):
     pw = torch.tensor([1.0, 2.0, 0.5, 4.0], dtype=F64)
     xg = x.clone().requires_grad_()
     _, (g,) = grad_of(ex.bce_with_logits, xg, y, pos_weight=pw)
-    if g is None:
-        raise AssertionError("gradient of bce_with_logits wrt the logits: expected a tensor, got None (is the "
-                             "result detached, e.g. through .item() or torch.no_grad()?)")
     ref = x.clone().requires_grad_()
     F.binary_cross_entropy_with_logits(ref, y, pos_weight=pw).backward()
     if not torch.isfinite(g).all():
@@ -143,10 +138,11 @@ def test_gradients(ex, rng):
 
 
 @check(points=1, speed=True, timeout=60)
-def test_speed(ex, ref, rng):
+def test_speed(ex, ref, rng, exercise):
     # a Python loop over the 2048 rows costs ~100x the elementwise form
     x, y = _randn(rng, 2048, 8, dtype=torch.float32), _hard(rng, 2048, 8, dtype=torch.float32)
-    assert_fast(ex.bce_with_logits, ref.bce_with_logits, x, y, number=2, what="bce_with_logits(logits[2048,8], ...)")
+    assert_fast(ex.bce_with_logits, ref.bce_with_logits, x, y, number=2,
+                max_ratio=exercise.threshold("speed_max_ratio"), what="bce_with_logits(logits[2048,8], ...)")
 
 
 @check(points=1, gpu=True)

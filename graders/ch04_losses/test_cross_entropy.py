@@ -13,8 +13,6 @@ from torchcourse.grading import (
     grad_of,
 )
 
-EXERCISE = "ch04.cross_entropy"
-
 test_no_forbidden_api = forbidden_api_check()
 
 F64 = torch.float64
@@ -175,9 +173,6 @@ def test_gradients(ex, rng):
     logits = _randn(rng, 4, 5, 3).requires_grad_()
     target = _targets(rng, 5, 4, 3, ignore=-100)
     _, (g,) = grad_of(ex.cross_entropy, logits, target, label_smoothing=0.1)
-    if g is None:
-        raise AssertionError("gradient of cross_entropy wrt the logits: expected a tensor, got None (is the "
-                             "result detached, e.g. through .item() or torch.no_grad()?)")
     ref = logits.detach().clone().requires_grad_()
     F.cross_entropy(ref, target, label_smoothing=0.1).backward()
     assert_close(g, ref.grad, atol=1e-10, rtol=1e-10,
@@ -186,12 +181,12 @@ def test_gradients(ex, rng):
 
 
 @check(points=1, speed=True, timeout=60)
-def test_speed(ex, ref, rng):
+def test_speed(ex, ref, rng, exercise):
     # a Python loop over the rows runs 2048 small logsumexps (~100x slower); the vectorised form is one pass
     logits = _randn(rng, 2048, 16, dtype=torch.float32)
     target = _targets(rng, 16, 2048, ignore=-100)
     assert_fast(ex.cross_entropy, ref.cross_entropy, logits, target, number=2,
-                what="cross_entropy(logits[2048,16], target[2048])")
+                max_ratio=exercise.threshold("speed_max_ratio"), what="cross_entropy(logits[2048,16], target[2048])")
 
 
 @check(points=1, gpu=True)

@@ -9,8 +9,6 @@ import torch
 
 from torchcourse.grading import LearnerError, assert_close, check
 
-EXERCISE = "ch04.schedule"
-
 OFF_BY_ONE = "off-by-one at the end of warm-up"
 HINT = ("lr = base·s/W for s < W; min_lr + (base − min_lr)·(1 + cos(π·(s − W)/(T − W)))/2 for W ≤ s ≤ T; "
         "min_lr for s > T")

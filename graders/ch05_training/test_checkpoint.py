@@ -3,15 +3,13 @@ load_checkpoint(path, model, optimizer=None, map_location="cpu") -> {"epoch", **
 
 The central proof: 2 epochs, save, load into fresh objects (after scrambling every generator), 2 more
 epochs == 4 epochs straight, bit for bit. Both runs happen in the worker, with the same recipe
-(torchcourse.testfns.noisy_epochs draws from the torch, numpy and random generators at every step)."""
+(worker_support.testfns.noisy_epochs draws from the torch, numpy and random generators at every step)."""
 import argparse
 
 import torch
 
 from torchcourse.data import Digits
 from torchcourse.grading import LearnerError, check
-
-EXERCISE = "ch05.checkpoint"
 
 
 def _digits(n=160):
@@ -54,7 +52,7 @@ def _changed_rngs(before, after) -> list[str]:
 
 @check(points=4, timeout=60, title="2 epochs + save + load + 2 epochs == 4 epochs straight, bit for bit")
 def test_resume_is_exact(ex, impl, tmp_path):
-    T = impl.lib("torchcourse.testfns")
+    T = impl.lib("worker_support.testfns")
     x, y = _digits()
     T.seed_all(0)
     model, opt, loader, loss_fn = _setup(impl, x, y)
@@ -132,7 +130,7 @@ def _contains(leaves, wanted: torch.Tensor) -> bool:
 
 
 def _saved_run(ex, impl, path, **extra):
-    T = impl.lib("torchcourse.testfns")
+    T = impl.lib("worker_support.testfns")
     x, y = _digits(96)
     T.seed_all(3)
     model, opt, loader, loss_fn = _setup(impl, x, y)
@@ -179,7 +177,7 @@ def test_load_returns(ex, impl, tmp_path):
     path = str(tmp_path / "returns.pt")
     model, _, _ = _saved_run(ex, impl, path, best_accuracy=0.75, note="hello")
     x, y = _digits(96)
-    impl.lib("torchcourse.testfns").seed_all(99)
+    impl.lib("worker_support.testfns").seed_all(99)
     fresh, _, _, _ = _setup(impl, x, y)
     info = ex.load_checkpoint(path, fresh)
     expected = {"epoch": 1, "best_accuracy": 0.75, "note": "hello"}

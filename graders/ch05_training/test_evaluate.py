@@ -5,8 +5,6 @@ import torch.nn as nn
 from torchcourse.data import Digits
 from torchcourse.grading import assert_close, check, load_state, random_state
 
-EXERCISE = "ch05.evaluate"
-
 F64 = torch.float64
 
 
@@ -101,7 +99,7 @@ def test_matches_manual(ex, impl, rng):
 def test_eval_mode_no_grad(ex, impl, rng):
     x, y = _digits(64)
     inner, loader, loss_fn = _worker_setup(impl, _state(rng, dropout=True), x, y, 16, dropout=True)
-    probe = impl.lib("torchcourse.testfns").ModeProbe(inner)
+    probe = impl.lib("worker_support.testfns").ModeProbe(inner)
     probe.train()
     ex.evaluate(probe, loader, loss_fn, "cpu")
     calls = probe.calls

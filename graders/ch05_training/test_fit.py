@@ -6,9 +6,7 @@ import torch
 import torch.nn as nn
 
 from torchcourse.data import Digits
-from torchcourse.grading import check, load_state, threshold
-
-EXERCISE = "ch05.fit"
+from torchcourse.grading import check, load_state
 
 F64 = torch.float64
 KEYS = ("epoch", "train_loss", "val_loss", "val_accuracy")
@@ -40,7 +38,7 @@ def _history(res, what="fit's result"):
 # ---------------------------------------------------------------- reaching the accuracy
 
 @check(points=3, timeout=90, title="reaches ≥ 95 % test accuracy on the digits within the time budget (45 s)")
-def test_reaches_accuracy_on_digits(ex, impl):
+def test_reaches_accuracy_on_digits(ex, impl, exercise):
     x, y = _flat_digits("train")
     perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(5))
     tr, va = perm[:1150], perm[1150:]
@@ -51,7 +49,7 @@ def test_reaches_accuracy_on_digits(ex, impl):
     train_loader = data.DataLoader(data.TensorDataset(x[tr], y[tr]), batch_size=32, shuffle=True)
     val_loader = data.DataLoader(data.TensorDataset(x[va], y[va]), batch_size=256)
     opt = optim.Adam(model.parameters(), lr=3e-3)
-    budget = threshold("time_budget_s")
+    budget = exercise.threshold("time_budget_s")
     start = time.perf_counter()
     history = _history(ex.fit(model, train_loader, val_loader, wnn.CrossEntropyLoss(), opt, "cpu",
                               max_epochs=60, patience=5))
@@ -61,7 +59,7 @@ def test_reaches_accuracy_on_digits(ex, impl):
     xt, yt = _flat_digits("test")
     with torch.no_grad():
         acc = (trusted(xt).argmax(1) == yt).double().mean().item()
-    need = threshold("min_test_accuracy")
+    need = exercise.threshold("min_test_accuracy")
     if acc < need:
         raise AssertionError(
             f"after fit ({len(history)} epochs), the model classifies {acc:.1%} of the 360 test digits correctly; "

@@ -5,8 +5,6 @@ import torch.nn as nn
 from torchcourse.data import Digits
 from torchcourse.grading import assert_close, check, load_state, random_state
 
-EXERCISE = "ch05.train_epoch"
-
 F64 = torch.float64
 LR, MOMENTUM = 0.1, 0.9
 
@@ -136,7 +134,7 @@ def test_train_mode(ex, impl, rng):
     x, y = _digits(64)
     _, sd = _trusted_model(rng)
     inner, loader, loss_fn, _ = _worker_setup(impl, sd, x, y, 16)
-    probe = impl.lib("torchcourse.testfns").ModeProbe(inner)
+    probe = impl.lib("worker_support.testfns").ModeProbe(inner)
     probe.eval()
     opt = impl.lib("torch.optim").SGD(probe.parameters(), lr=LR)
     ex.train_one_epoch(probe, loader, loss_fn, opt, "cpu")

@@ -4,8 +4,6 @@ from torch.nn.utils.rnn import pad_sequence
 
 from torchcourse.grading import assert_close, check, expect_tensor, forbidden_api_check
 
-EXERCISE = "ch06.collate"
-
 test_no_forbidden_api = forbidden_api_check()
 
 

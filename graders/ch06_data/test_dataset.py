@@ -10,8 +10,6 @@ from torchcourse.data import digits_root
 from torchcourse.grading import assert_close, check
 from torchcourse.remote import Foreign, Handle
 
-EXERCISE = "ch06.dataset"
-
 ROOT = str(digits_root())
 SIZES = {"train": 1437, "test": 360}
 
@@ -29,7 +27,7 @@ def _oracle(split):
 
 def _item(impl, ds, i, what):
     """ds[i] (run in the worker), checked for the item contract; returns (image tensor, int label)."""
-    item = impl.lib("torchcourse.testfns").get_item(ds, i)
+    item = impl.lib("worker_support.testfns").get_item(ds, i)
     if not isinstance(item, tuple) or len(item) != 2:
         raise AssertionError(f"{what}: expected a tuple (image, label), got {type(item).__name__}"
                              f"{f' of length {len(item)}' if isinstance(item, tuple) else ''}")
@@ -57,7 +55,7 @@ def _item(impl, ds, i, what):
 @check(points=1, title="len() of both splits: 1437 and 360")
 def test_length(ex, impl):
     for split, n in SIZES.items():
-        got = impl.lib("torchcourse.testfns").length(ex.DigitsDataset(ROOT, split))
+        got = impl.lib("worker_support.testfns").length(ex.DigitsDataset(ROOT, split))
         if got != n:
             raise AssertionError(f"len(DigitsDataset(root, {split!r})) is {got}, expected {n} (is the header line "
                                  f"counted, or the other split's file read?)")
@@ -86,7 +84,7 @@ def test_items_match_files(ex, impl, rng):
 
 @check(points=1, title="works with a DataLoader: the whole split, in order")
 def test_dataloader(ex, impl):
-    data, T = impl.lib("torch.utils.data"), impl.lib("torchcourse.testfns")
+    data, T = impl.lib("torch.utils.data"), impl.lib("worker_support.testfns")
     images, labels = _oracle("test")
     got = T.collect(data.DataLoader(ex.DigitsDataset(ROOT, "test"), batch_size=128))
     x, y = got
@@ -104,7 +102,7 @@ def test_dataloader(ex, impl):
 @check(points=1, title="applies the transform to the image")
 def test_transform(ex, impl):
     images, labels = _oracle("train")
-    ds = ex.DigitsDataset(ROOT, "train", transform=impl.lib("torchcourse.testfns").hflip)
+    ds = ex.DigitsDataset(ROOT, "train", transform=impl.lib("worker_support.testfns").hflip)
     for i in (0, 7, 1436):
         image, label = _item(impl, ds, i, f"DigitsDataset(root, 'train', transform=hflip)[{i}]")
         assert_close(image, images[i].flip(-1), atol=1e-7,

@@ -6,8 +6,6 @@ import torch
 from torchcourse.grading import assert_close, check
 from torchcourse.remote import Handle
 
-EXERCISE = "ch06.sampler"
-
 COUNTS = {1: 400, 2: 100, 4: 40, 7: 10}            # imbalanced, and classes 0, 3, 5, 6 absent
 
 
@@ -65,7 +63,7 @@ def test_class_frequencies(ex, impl, rng):
     s = _sampler(ex, labels)
     impl.lib("torch").manual_seed(1234)
     rounds = 40
-    idx = impl.lib("torchcourse.testfns").draw(s, rounds)
+    idx = impl.lib("worker_support.testfns").draw(s, rounds)
     n = len(labels) * rounds
     if not isinstance(idx, torch.Tensor) or len(idx) != n:
         raise AssertionError(f"{rounds} passes over the sampler should give {n} indices, got "

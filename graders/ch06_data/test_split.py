@@ -5,8 +5,6 @@ import torch
 
 from torchcourse.grading import check
 
-EXERCISE = "ch06.split"
-
 CASES = ((10, 0.25), (9, 0.3), (1797, 0.2), (5, 0.5), (1437, 0.2), (100, 0.0), (7, 1.0), (21, 0.3))
 
 

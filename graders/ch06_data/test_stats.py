@@ -6,8 +6,6 @@ import torch
 from torchcourse.data import Digits
 from torchcourse.grading import assert_close, check, expect_tensor
 
-EXERCISE = "ch06.stats"
-
 F64 = torch.float64
 
 

@@ -3,8 +3,6 @@ import torch
 
 from torchcourse.grading import assert_close, check, expect_tensor
 
-EXERCISE = "ch10.causal_mask"
-
 
 def _judge(out, lq, lk, what):
     expected = torch.ones(lq, lk, dtype=torch.bool).tril()          # the oracle: j <= i, top-left

@@ -18,8 +18,6 @@ from torchcourse.grading import (
     params,
 )
 
-EXERCISE = "ch10.mha"
-
 test_no_forbidden_api = forbidden_api_check()
 
 F64 = torch.float64
@@ -227,8 +225,6 @@ def test_gradients(ex, rng):
     _, (gx,) = grad_of(h, x.clone().requires_grad_(), grad_outputs=g, is_causal=True)
     xr = x.clone().requires_grad_()
     m(xr, xr, xr, attn_mask=_nn_mask(torch.ones(5, 5, dtype=torch.bool).tril(), 2, 5, 5))[0].backward(g)
-    if gx is None:
-        raise AssertionError("gradient of out wrt the input: expected a tensor, got None (is the output detached?)")
     assert_close(gx, xr.grad, atol=1e-9, rtol=1e-9, what="gradient of out wrt the input (float64, is_causal=True)")
     assert_grads_close(param_grads(h), {name: p.grad for name, p in m.named_parameters()}, atol=1e-9, rtol=1e-9,
                        what="float64, is_causal=True")
@@ -259,12 +255,12 @@ def test_dropout(ex, rng):
 
 
 @check(points=1, speed=True, timeout=60)
-def test_speed(ex, ref, rng):
+def test_speed(ex, ref, rng, exercise):
     # 128 short sequences x 32 tiny heads: a Python loop over batch and heads runs 4096 iterations (~100x
     # the reference on one CPU thread), while memory-heavy vectorised forms measure ~1-4x
     x = _randn(rng, 128, 4, 64, dtype=torch.float32)
     assert_fast(ex.MultiHeadAttention(64, 32), ref.MultiHeadAttention(64, 32), x,
-                what="MultiHeadAttention(64, 32).forward(x[128,4,64])")
+                max_ratio=exercise.threshold("speed_max_ratio"), what="MultiHeadAttention(64, 32).forward(x[128,4,64])")
 
 
 @check(points=1, gpu=True)

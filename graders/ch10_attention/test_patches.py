@@ -16,8 +16,6 @@ from torchcourse.grading import (
     params,
 )
 
-EXERCISE = "ch10.patches"
-
 test_no_forbidden_api = forbidden_api_check()
 
 F64 = torch.float64
@@ -113,8 +111,6 @@ def test_gradients(ex, rng):
     _, (gx,) = grad_of(h, x.clone().requires_grad_(), grad_outputs=g)
     xr = x.clone().requires_grad_()
     _conv_ref(conv, xr).backward(g)
-    if gx is None:
-        raise AssertionError("gradient wrt the image: expected a tensor, got None (is the output detached?)")
     assert_close(gx, xr.grad, atol=1e-10, rtol=1e-10, what="gradient of the output wrt the image (float64)")
     assert_grads_close(param_grads(h), {"proj.weight": conv.weight.grad.reshape(6, -1), "proj.bias": conv.bias.grad},
                        atol=1e-10, rtol=1e-10, what="float64")

@@ -3,8 +3,6 @@ import torch
 
 from torchcourse.grading import assert_close, check, expect_raises, expect_tensor
 
-EXERCISE = "ch10.posenc"
-
 
 def _tol(max_len):
     # float32 angles p * w are off by ~p ulps: the pinned tolerance grows with the length

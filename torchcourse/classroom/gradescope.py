@@ -48,19 +48,23 @@ exit 0
 """
 
 
-def _files(course, chapter) -> list[tuple[Path, str]]:
+def _files(course, chapter) -> list[tuple[Path | bytes, str]]:
+    """What the bundle holds: the engine, a course.toml listing only this chapter, the chapter's declaration,
+    text and graders, the graders' shared helpers, and its reference solutions. (content or path, name)"""
     root = Path(course.root)
-    picked = []
-    for name in ("course.toml", "pyproject.toml", "README.md"):
+    picked = [(_one_chapter_course_toml(course, chapter), "course.toml")]
+    for name in ("pyproject.toml", "README.md"):
         if (root / name).is_file():
             picked.append((root / name, name))
     package = root / "torchcourse"
     for path in sorted(package.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".ini", ".toml", ".json"):
             picked.append((path, str(path.relative_to(root))))
-    for top in ("graders", "solutions"):
-        for path in sorted((root / top / chapter.dir).rglob("*.py")):
-            if "__pycache__" not in path.parts:
+    folders = [course.graders_dir / chapter.dir, course.support_dir, course.worker_support_dir,
+               course.solutions_dir / chapter.dir]
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".toml"):
                 picked.append((path, str(path.relative_to(root))))
     init = course.exercises_dir / chapter.dir / "__init__.py"
     if init.is_file():
@@ -82,11 +86,21 @@ def bundle(course, chapter, out: Path) -> Path:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         add_script(zf, "setup.sh", SETUP_SH.replace("{torch}", version))
         add_script(zf, "run_autograder", RUN_AUTOGRADER.replace("{chapter}", chapter.id))
-        for path, rel in _files(course, chapter):
+        for content, rel in _files(course, chapter):
             info = zipfile.ZipInfo(f"course/{rel}", date_time=(2020, 1, 1, 0, 0, 0))
             info.external_attr = 0o100644 << 16
-            zf.writestr(info, path.read_bytes())
+            zf.writestr(info, content if isinstance(content, bytes) else content.read_bytes())
     return out
+
+
+def _one_chapter_course_toml(course, chapter) -> bytes:
+    """course.toml with the chapters list cut down to the bundled one (the others' declarations stay home)."""
+    import re
+    text = (Path(course.root) / "course.toml").read_text(encoding="utf-8")
+    cut, n = re.subn(r"(?ms)^chapters\s*=\s*\[.*?\]", f'chapters = ["{chapter.dir}"]', text, count=1)
+    if n != 1:
+        raise ValueError("course.toml: cannot find the chapters list to bundle one chapter")
+    return cut.encode()
 
 
 def error_results(message: str) -> dict:

@@ -2,8 +2,6 @@ import torch
 
 from torchcourse.grading import assert_close, check
 
-EXERCISE = "ch00.double"
-
 
 @check(points=1)
 def test_values(ex, rng):

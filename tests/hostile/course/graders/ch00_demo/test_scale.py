@@ -2,8 +2,6 @@ import torch
 
 from torchcourse.grading import assert_close, assert_fast, check, expect_tensor, forbidden_api_check, grad_of
 
-EXERCISE = "ch00.scale"
-
 
 @check(points=2)
 def test_values(ex, rng):
@@ -29,9 +27,9 @@ def test_gradient(ex, rng):
 
 
 @check(points=1, speed=True)
-def test_speed(ex, ref, rng):
+def test_speed(ex, ref, rng, exercise):
     x, y = torch.randn(20_000, generator=rng), torch.randn(20_000, generator=rng)
-    assert_fast(ex.scaled_sum, ref.scaled_sum, x, y, 0.5)
+    assert_fast(ex.scaled_sum, ref.scaled_sum, x, y, 0.5, max_ratio=exercise.threshold("speed_max_ratio"))
 
 
 test_no_forbidden_api = forbidden_api_check()
