@@ -294,10 +294,12 @@ def speed_ratio(learner_fn: Handle, reference_fn: Handle, *args, repeat: int = 7
 
     Every timed call is an ordinary call, the very request a checked call sends, so nothing in the worker can
     tell that it is timed; each carries its own inputs, which arrive as new tensors (never the same objects or
-    versions twice, so a cache keyed on identity or version never hits), and its result comes back.
-    ``inputs(i) -> (args, kwargs)`` makes the inputs of call ``i`` (0 is the warm-up) — give fresh values
-    there where a cache keyed on values could hit; by default every call gets ``*args, **kwargs``. Only the
-    round trips are timed: requests are encoded before the clock starts and replies decoded after it stops.
+    versions twice), and its result comes back. ``inputs(i) -> (args, kwargs)`` makes the inputs of call ``i``
+    (0 is the warm-up); by default call ``i`` gets ``*args, **kwargs`` with every floating-point tensor scaled by
+    ``1 + i/256`` (``_fresh``), so that no two calls share values either: a result cached on identity (ids are
+    reused once an input is freed), version or values is then a stale result, caught by the verification
+    below. Pass ``inputs`` where scaling would make an input invalid (probabilities that must sum to one).
+    Only the round trips are timed: requests are encoded before the clock starts and replies decoded after.
     Calls alternate between the two workers so that a busy machine slows both alike, and the minimum of
     ``repeat`` samples (each the mean of ``number`` round trips) is kept: scheduling delays only ever add
     time, so the minimum is the least noisy estimate (as timeit advises).
@@ -306,7 +308,7 @@ def speed_ratio(learner_fn: Handle, reference_fn: Handle, *args, repeat: int = 7
     inputs, loosely (``_same_result``): a timed call that returns something else fails here, whatever its
     speed. Returns ``(ratio, learner_s, reference_s)``.
     """
-    make = inputs if inputs is not None else (lambda i: (args, kwargs))
+    make = inputs if inputs is not None else (lambda i: (_fresh(args, i), _fresh(kwargs, i)))
     calls = [make(i) for i in range(1 + repeat * number)]
     sides = [(fn, [fn._call_message(list(a), dict(kw)) for a, kw in calls]) for fn in (learner_fn, reference_fn)]
     results: tuple[list, list] = ([], [])
@@ -331,6 +333,19 @@ def speed_ratio(learner_fn: Handle, reference_fn: Handle, *args, repeat: int = 7
                     f"between calls.")
     learner_s, reference_s = min(samples[0]), min(samples[1])
     return learner_s / reference_s, learner_s, reference_s
+
+
+def _fresh(value, i: int):
+    """``value`` for timed call ``i``: floating-point tensors (at any depth) scaled by ``1 + i/256``, a new
+    tensor with the same layout and ``requires_grad``; everything else as given."""
+    if isinstance(value, torch.Tensor) and value.is_floating_point() and value.device.type != "meta":
+        fresh = value.detach().clone().mul_(1 + i / 256)
+        return fresh.requires_grad_(value.requires_grad)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_fresh(v, i) for v in value)
+    if isinstance(value, dict):
+        return {k: _fresh(v, i) for k, v in value.items()}
+    return value
 
 
 def _same_result(mine, theirs, rtol: float = 1e-3, atol: float = 1e-3) -> str | None:

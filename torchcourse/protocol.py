@@ -208,8 +208,8 @@ def decode_tensor(record: dict, *, device_ok=lambda device: device == "cpu"):
         itemsize = torch.empty((), dtype=dtype).element_size()
         if len(raw) != count * itemsize:
             raise ProtocolError(f"tensor data has {len(raw)} bytes, expected {count * itemsize}")
-        flat = torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(dtype) if count else \
-            torch.empty(0, dtype=dtype)
+        # a tensor over a new bytearray of its own (frombuffer keeps it alive): no further copy needed
+        flat = torch.frombuffer(bytearray(raw), dtype=dtype) if count else torch.empty(0, dtype=dtype)
         if layout:      # the same view over a new storage: zeros before the offset, then the span sent
             storage = torch.zeros(offset + count, dtype=dtype)
             storage[offset:] = flat
@@ -217,7 +217,7 @@ def decode_tensor(record: dict, *, device_ok=lambda device: device == "cpu"):
                 storage = storage.to(device)
             t = storage.as_strided(shape, stride, offset)
         else:
-            t = flat.reshape(shape).clone() if count else torch.empty(shape, dtype=dtype)
+            t = flat.reshape(shape) if count else torch.empty(shape, dtype=dtype)
             if device != "cpu" and device_ok(device):
                 t = t.to(device)
     if record.get("requires_grad") and (t.is_floating_point() or t.is_complex()):
