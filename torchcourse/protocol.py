@@ -1,4 +1,4 @@
-"""The wire format between the grading process and a worker: framed JSON, tensors as raw bytes.
+"""The wire format between the grading process and a worker: framed JSON, tensors as raw bytes beside it.
 
 Never pickle: unpickling runs code chosen by whoever wrote the bytes, and the worker is untrusted.
 Everything that crosses is JSON: plain scalars, strings, lists, dicts, and a few tagged records
@@ -12,7 +12,6 @@ the ``meta`` device cross without data.
 """
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
@@ -49,10 +48,25 @@ class StaleHandle(ProtocolError):
 # ---------------------------------------------------------------- framing
 
 def send(fd: int, message: dict) -> None:
-    """Write one message; a message beyond the bounds raises ``FrameOutOfBounds`` and nothing is written."""
-    data = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
-    check_frame(data)
-    _write_all(fd, struct.pack("!I", len(data)) + data)
+    """Write one message; a message beyond the bounds raises ``FrameOutOfBounds`` and nothing is written.
+
+    A frame is ``!II`` (the JSON's length, the blob's length), the JSON, then the blob: the raw bytes of every
+    ``bytes``/``memoryview`` value in the message (tensor data), which the JSON names as
+    ``{"__b__": [offset, length]}``. Tensor bytes are thus copied, never base64-encoded or parsed."""
+    blobs: list = []
+    size = [0]
+
+    def blob(value):
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{type(value).__name__} is not JSON serializable")
+        view = memoryview(value).cast("B")
+        blobs.append(view)
+        size[0] += len(view)
+        return {"__b__": [size[0] - len(view), len(view)]}
+
+    data = json.dumps(message, allow_nan=False, separators=(",", ":"), default=blob).encode()
+    check_frame(data, size[0])
+    _write_all(fd, b"".join([struct.pack("!II", len(data), size[0]), data, *blobs]))
 
 
 def recv(fd: int, *, frame_seconds: float = FRAME_SECONDS) -> dict:
@@ -60,16 +74,29 @@ def recv(fd: int, *, frame_seconds: float = FRAME_SECONDS) -> dict:
 
     Waiting for a frame to begin is the caller's business (its own deadline); once the first byte has
     arrived, the rest must follow within ``frame_seconds``. The frame is checked (``check_frame``) before it is
-    parsed, so an oversized one costs one buffer of its bytes and no Python objects."""
+    parsed, so an oversized one costs one buffer of its bytes and no Python objects. Blob references come
+    back as read-only ``memoryview`` slices of the blob."""
     first = _read_exact(fd, 1, None)
     deadline = time.monotonic() + frame_seconds
-    (size,) = struct.unpack("!I", first + _read_exact(fd, 3, deadline))
-    if size > MAX_FRAME_BYTES:
-        raise FrameOutOfBounds(f"a message of {size:,} bytes exceeds the {MAX_FRAME_BYTES:,} byte limit")
+    size, blob_size = struct.unpack("!II", first + _read_exact(fd, 7, deadline))
+    if size + blob_size > MAX_FRAME_BYTES:
+        raise FrameOutOfBounds(f"a message of {size + blob_size:,} bytes exceeds the {MAX_FRAME_BYTES:,} byte "
+                               f"limit")
     data = _read_exact(fd, size, deadline)
-    check_frame(data)
+    check_frame(data, blob_size)
+    blob = memoryview(_read_exact(fd, blob_size, deadline)).toreadonly()
+
+    def blob_ref(record: dict):
+        ref = record.get("__b__")
+        if ref is None:
+            return record
+        if len(record) != 1 or not isinstance(ref, list) or len(ref) != 2 or \
+                not all(type(v) is int and v >= 0 for v in ref) or ref[0] + ref[1] > blob_size:
+            raise ProtocolError(f"bad blob reference {ref!r}")
+        return blob[ref[0]:ref[0] + ref[1]]
+
     try:
-        message = json.loads(data)
+        message = json.loads(data, object_hook=blob_ref)
     except RecursionError:
         raise FrameOutOfBounds("a message nested too deeply to parse") from None
     except (ValueError, UnicodeDecodeError) as e:
@@ -79,15 +106,15 @@ def recv(fd: int, *, frame_seconds: float = FRAME_SECONDS) -> dict:
     return message
 
 
-def check_frame(data: bytes) -> None:
+def check_frame(data: bytes, blob_size: int = 0) -> None:
     """Refuse a frame of more than ``MAX_FRAME_BYTES`` bytes or ``MAX_ITEMS`` JSON values, before parsing it.
 
-    Counted on the raw bytes: every value after the first follows a comma or opens a container, so
-    ``commas + brackets + braces + 1`` bounds the number of values (characters inside strings only overcount;
-    base64 tensor data holds none). Nesting is bounded by the parser's recursion limit here and by
-    ``MAX_DEPTH`` where the values are decoded."""
-    if len(data) > MAX_FRAME_BYTES:
-        raise FrameOutOfBounds(f"a message of {len(data):,} bytes exceeds the {MAX_FRAME_BYTES:,} byte limit")
+    Counted on the JSON's raw bytes: every value after the first follows a comma or opens a container, so
+    ``commas + brackets + braces + 1`` bounds the number of values (characters inside strings only overcount).
+    Nesting is bounded by the parser's recursion limit here and by ``MAX_DEPTH`` where values are decoded."""
+    if len(data) + blob_size > MAX_FRAME_BYTES:
+        raise FrameOutOfBounds(f"a message of {len(data) + blob_size:,} bytes exceeds the {MAX_FRAME_BYTES:,} "
+                               f"byte limit")
     opens = data.count(b"[") + data.count(b"{")
     items = opens + data.count(b",") + 1
     if items > MAX_ITEMS:
@@ -138,7 +165,7 @@ def decode_float(record: dict) -> float:
 
 
 def encode_tensor(t, *, kind: str = "Tensor") -> dict:
-    """``t`` as a record: dtype, shape, device, requires_grad and its values as bytes (a CPU copy).
+    """``t`` as a record: dtype, shape, device, requires_grad and its values as raw bytes (a CPU copy).
 
     A tensor whose layout is not the plain contiguous one (a transpose, a slice, an expanded or strided
     view, a storage offset) keeps it: the record carries ``stride`` and ``offset`` and the bytes of the span of
@@ -163,8 +190,7 @@ def encode_tensor(t, *, kind: str = "Tensor") -> dict:
     else:
         flat = t.reshape(-1)
     cpu = flat.to("cpu").contiguous()
-    raw = cpu.view(torch.uint8).numpy().tobytes() if cpu.numel() else b""
-    record["data"] = base64.b64encode(raw).decode("ascii")
+    record["data"] = memoryview(cpu.view(torch.uint8).numpy()) if cpu.numel() else b""   # sent as raw bytes
     return record
 
 
@@ -204,7 +230,9 @@ def decode_tensor(record: dict, *, device_ok=lambda device: device == "cpu"):
         if max(numel, offset + count) > MAX_TENSOR_ELEMENTS:
             raise ProtocolError(f"a tensor of {numel:,} elements (storage {offset + count:,}) exceeds the "
                                 f"{MAX_TENSOR_ELEMENTS:,} element limit")
-        raw = base64.b64decode(record.get("data", ""), validate=True)
+        raw = record.get("data", b"")
+        if not isinstance(raw, (bytes, memoryview)):
+            raise ProtocolError(f"tensor data is a {type(raw).__name__}, not bytes")
         itemsize = torch.empty((), dtype=dtype).element_size()
         if len(raw) != count * itemsize:
             raise ProtocolError(f"tensor data has {len(raw)} bytes, expected {count * itemsize}")
