@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from torchcourse.devices import expect_device_follows
+from torchcourse.inputs import call_unchanged
 from torchcourse.remote import Handle, LearnerError
 from torchcourse.static_scan import find_forbidden
 
 __all__ = [
-    "LearnerError", "assert_close", "assert_fast", "assert_grads_close", "buffers", "check", "current_exercise",
-    "diagnose", "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of", "gradcheck", "load_state",
-    "param_grads", "params", "put", "random_state", "speed_ratio", "threshold",
+    "LearnerError", "assert_close", "assert_fast", "assert_grads_close", "buffers", "call_unchanged", "check",
+    "current_exercise", "diagnose", "expect_device_follows", "expect_raises", "expect_tensor", "forbidden_api_check",
+    "grad_of", "gradcheck", "load_state", "param_grads", "params", "put", "random_state", "speed_ratio", "threshold",
 ]
 
 

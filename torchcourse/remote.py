@@ -212,7 +212,7 @@ class Implementation:
         tag = value.get("__t__")
         if tag == "tensor":
             # results are plain data to the judge: values, not autograd graph members
-            return protocol.decode_tensor(value, device_ok=_device_available).detach()
+            return protocol.decode_tensor(value, device_ok=device_available).detach()
         if tag == "float":
             return protocol.decode_float(value)
         if tag == "tuple":
@@ -240,7 +240,8 @@ def _hashable(key):
     return tuple(key) if isinstance(key, list) else key
 
 
-def _device_available(device: str) -> bool:
+def device_available(device: str) -> bool:
+    """Whether a tensor that comes back on ``device`` may be placed there in the grading process (else: CPU)."""
     return device.startswith("cuda") and torch.cuda.is_available()
 
 
@@ -290,18 +291,22 @@ class Handle:
         reply = self._impl.request({"op": "getattr", "obj": self._ref(), "name": name}, self._timeout)
         return self._impl.decode(reply["result"], forbid=self._forbid)
 
-    def _call(self, args, kwargs, *, grad: dict | None = None, timeout: float | None = None):
-        reply = self._impl.request(self._call_message(args, kwargs, grad), timeout or self._timeout)
+    def _call(self, args, kwargs, *, grad: dict | None = None, timeout: float | None = None,
+              default_device: str | None = None):
+        reply = self._impl.request(self._call_message(args, kwargs, grad, default_device), timeout or self._timeout)
         return self._call_result(reply, grad)
 
-    def _call_message(self, args, kwargs, grad: dict | None = None) -> dict:
+    def _call_message(self, args, kwargs, grad: dict | None = None, default_device: str | None = None) -> dict:
         """The request for ``self(*args, **kwargs)``: one form for every call, checked or timed, so that
-        nothing in the worker can tell them apart."""
+        nothing in the worker can tell them apart (``grad``: backward too; ``default_device``: the device that
+        factory functions without ``device=`` use during the call, for device checks)."""
         impl = self._impl
         message = {"op": "call", "obj": self._ref(), "args": impl.encode(list(args)),
                    "kwargs": impl.encode(dict(kwargs)), "forbid": list(self._forbid)}
         if grad is not None:
             message["grad"] = grad
+        if default_device is not None:
+            message["default_device"] = default_device
         return message
 
     def _call_result(self, reply: dict, grad: dict | None = None):

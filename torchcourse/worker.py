@@ -160,8 +160,10 @@ class Worker:
         kwargs = self.decode(request.get("kwargs", {"__t__": "dict", "items": []}))
         grad = request.get("grad")
         leaves = [a for a in _tensors_in((args, kwargs)) if a.requires_grad and a.is_leaf]
+        default_device = request.get("default_device")     # a device check's trap (see devices.py)
         with forbidden(request.get("forbid", [])):
-            result = fn(*args, **kwargs)
+            with torch.device(default_device) if default_device else contextlib.nullcontext():
+                result = fn(*args, **kwargs)
             if grad is not None:
                 outputs = result
                 if isinstance(result, tuple):
@@ -175,6 +177,16 @@ class Worker:
         if grad is not None:
             reply["grads"] = [self.encode(a.grad) for a in leaves]
         return reply
+
+    def op_inspect(self, request):
+        """A worker-side tensor as it is now, layout included, and its version counter (which every in-place
+        operation bumps, even one that leaves the values equal): for checks that inputs come back unchanged."""
+        import torch
+
+        t = self.lookup(request["obj"])
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"object #{request['obj']} is a {type(t).__name__}, not a tensor")
+        return {"result": {"tensor": protocol.encode_tensor(t), "version": int(t._version)}}
 
     def op_params(self, request):
         module = self.lookup(request["obj"])
