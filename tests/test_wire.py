@@ -230,3 +230,10 @@ def test_device_mistakes_are_named(remote, name, words):
     with pytest.raises(AssertionError, match="device=x.device") as err:
         expect_device_follows(getattr(m, name), torch.randn(2, 3), what=f"{name}(x)")
     assert words in str(err.value), str(err.value)
+
+
+def test_a_result_too_large_to_send_is_a_clear_error(remote):
+    m = remote("def big():\n    return [0] * 2_000_000\n").module("ch00_demo.m")
+    with pytest.raises(LearnerError, match="more values than the 1,000,000 one message may carry"):
+        m.big()
+    assert m.big.__class__.__name__ == "Handle"        # the worker survives: it only refused to send

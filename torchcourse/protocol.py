@@ -119,8 +119,8 @@ def check_frame(data: bytes, blob_size: int = 0) -> None:
     items = opens + data.count(b",") + 1
     if items > MAX_ITEMS:
         raise FrameOutOfBounds(
-            f"a message of {len(data):,} bytes holds about {items:,} values, more than the {MAX_ITEMS:,} one "
-            f"message may carry (return tensors, not long Python lists or dicts)")
+            f"a message of {len(data):,} bytes holds more values than the {MAX_ITEMS:,} one message may carry "
+            f"({items:,} commas and brackets; return tensors, not long Python lists or dicts)")
 
 
 def _write_all(fd: int, data: bytes) -> None:
