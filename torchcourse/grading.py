@@ -5,19 +5,22 @@ See docs/authoring.md for how a grader is written.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
 import pytest
 import torch
 
-from torchcourse.remote import Handle, LearnerError, with_timeout
+from torchcourse.devices import expect_device_follows
+from torchcourse.inputs import call_unchanged
+from torchcourse.remote import Handle, LearnerError
 from torchcourse.static_scan import find_forbidden
 
 __all__ = [
-    "LearnerError", "assert_close", "assert_fast", "assert_grads_close", "buffers", "check", "diagnose",
-    "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of", "gradcheck", "load_state", "param_grads",
-    "params", "put", "random_state", "speed_ratio",
+    "LearnerError", "assert_close", "assert_fast", "assert_grads_close", "buffers", "call_unchanged", "check",
+    "diagnose", "expect_device_follows", "expect_raises", "expect_tensor", "forbidden_api_check", "grad_of",
+    "gradcheck", "load_state", "param_grads", "params", "put", "random_state", "speed_ratio",
 ]
 
 
@@ -303,31 +306,98 @@ def load_state(module: Handle, state_dict: dict) -> None:
 # ---------------------------------------------------------------- speed
 
 def speed_ratio(learner_fn: Handle, reference_fn: Handle, *args, repeat: int = 7, number: int = 1,
-                timeout: float | None = None, **kwargs) -> tuple[float, float, float]:
+                timeout: float | None = None, inputs=None, verify: bool = True, what: str = "your implementation",
+                **kwargs) -> tuple[float, float, float]:
     """Best wall time of the learner's call over the reference's, both timed here, in this process.
 
-    Inputs are sent once and kept in each worker; each timed request runs the call and returns nothing, so
-    transfer costs stay out of the measurement. Calls alternate between the two workers so that a busy
-    machine slows both alike, and the minimum of ``repeat`` samples (each the mean of ``number`` round trips)
-    is kept: scheduling delays only ever add time, so the minimum is the least noisy estimate (as timeit
-    advises). Returns ``(ratio, learner_s, reference_s)``.
+    Every timed call is an ordinary call, the very request a checked call sends, so nothing in the worker can
+    tell that it is timed; each carries its own inputs, which arrive as new tensors (never the same objects or
+    versions twice), and its result comes back. ``inputs(i) -> (args, kwargs)`` makes the inputs of call ``i``
+    (0 is the warm-up); by default call ``i`` gets ``*args, **kwargs`` with every floating-point tensor scaled by
+    ``1 + i/256`` (``_fresh``), so that no two calls share values either: a result cached on identity (ids are
+    reused once an input is freed), version or values is then a stale result, caught by the verification
+    below. Pass ``inputs`` where scaling would make an input invalid (probabilities that must sum to one).
+    Only the round trips are timed: requests are encoded before the clock starts and replies decoded after.
+    Calls alternate between the two workers so that a busy machine slows both alike, and the minimum of
+    ``repeat`` samples (each the mean of ``number`` round trips) is kept: scheduling delays only ever add
+    time, so the minimum is the least noisy estimate (as timeit advises).
+
+    With ``verify`` (the default) every learner result is then compared with the reference's for the same
+    inputs, loosely (``_same_result``): a timed call that returns something else fails here, whatever its
+    speed. Returns ``(ratio, learner_s, reference_s)``.
     """
-    sides = []
-    for fn in (learner_fn, reference_fn):
-        stored_args = [_store(fn, a) for a in args]
-        stored_kwargs = {k: _store(fn, v) for k, v in kwargs.items()}
-        sides.append((with_timeout(fn, timeout) if timeout else fn, stored_args, stored_kwargs))
-    for fn, a, kw in sides:                       # warm-up: first-call costs (allocation, caches)
-        fn._call(a, kw, discard=True)
-    samples = ([], [])
-    for _ in range(repeat):
-        for side, (fn, a, kw) in enumerate(sides):
+    make = inputs if inputs is not None else (lambda i: (_fresh(args, i), _fresh(kwargs, i)))
+    calls = [make(i) for i in range(1 + repeat * number)]
+    sides = [(fn, [fn._call_message(list(a), dict(kw)) for a, kw in calls]) for fn in (learner_fn, reference_fn)]
+    results: tuple[list, list] = ([], [])
+    samples: tuple[list, list] = ([], [])
+    for side, (fn, messages) in enumerate(sides):          # warm-up: first-call costs (allocation, caches)
+        results[side].append(fn._call_result(fn._impl.request(messages[0], timeout or fn._timeout)))
+    for r in range(repeat):
+        for side, (fn, messages) in enumerate(sides):
+            batch = messages[1 + r * number:1 + (r + 1) * number]
             start = time.perf_counter()
-            for _ in range(number):
-                fn._call(a, kw, discard=True)
+            replies = [fn._impl.request(message, timeout or fn._timeout) for message in batch]
             samples[side].append((time.perf_counter() - start) / number)
+            results[side].extend(fn._call_result(reply) for reply in replies)
+    if verify:
+        for i, (mine, theirs) in enumerate(zip(*results)):
+            problem = _same_result(mine, theirs)
+            if problem:
+                raise AssertionError(
+                    f"{what}: your timed calls returned different results from the reference's on the same "
+                    f"inputs (call {i + 1} of {len(calls)}: {problem}). A call must return the same thing whether "
+                    f"or not it is timed; likely mistake: a result cached from an earlier call, or state kept "
+                    f"between calls.")
     learner_s, reference_s = min(samples[0]), min(samples[1])
     return learner_s / reference_s, learner_s, reference_s
+
+
+def _fresh(value, i: int):
+    """``value`` for timed call ``i``: floating-point tensors (at any depth) scaled by ``1 + i/256``, a new
+    tensor with the same layout and ``requires_grad``; everything else as given."""
+    if isinstance(value, torch.Tensor) and value.is_floating_point() and value.device.type != "meta":
+        fresh = value.detach().clone().mul_(1 + i / 256)
+        return fresh.requires_grad_(value.requires_grad)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_fresh(v, i) for v in value)
+    if isinstance(value, dict):
+        return {k: _fresh(v, i) for k, v in value.items()}
+    return value
+
+
+def _same_result(mine, theirs, rtol: float = 1e-3, atol: float = 1e-3) -> str | None:
+    """None when ``mine`` matches ``theirs`` loosely (tensors: shape, then values within ``rtol`` and ``atol``
+    scaled by the largest expected magnitude; containers item by item; worker objects are not compared), else
+    what differs."""
+    if isinstance(theirs, Handle) and isinstance(mine, Handle):
+        return None
+    if isinstance(theirs, torch.Tensor):
+        if not isinstance(mine, torch.Tensor):
+            return f"expected {_describe(theirs)}, got {_describe(mine)}"
+        if mine.shape != theirs.shape:
+            return f"expected shape {tuple(theirs.shape)}, got {tuple(mine.shape)}"
+        if "meta" in (mine.device.type, theirs.device.type):
+            return None
+        a, e = mine.detach().to("cpu", torch.float64), theirs.detach().to("cpu", torch.float64)
+        scale = float(e.abs().nan_to_num(0, 0, 0).max()) if e.numel() else 0.0
+        if not torch.allclose(a, e, rtol=rtol, atol=atol * max(1.0, scale), equal_nan=True):
+            return "the values differ"
+        return None
+    if isinstance(theirs, (tuple, list)):
+        if type(mine) is not type(theirs) or len(mine) != len(theirs):
+            return f"expected {_describe(theirs)}, got {_describe(mine)}"
+        return next((f"item {k}: {p}" for k, p in ((k, _same_result(m, t)) for k, (m, t) in
+                                                  enumerate(zip(mine, theirs))) if p), None)
+    if isinstance(theirs, dict):
+        if not isinstance(mine, dict) or mine.keys() != theirs.keys():
+            return f"expected {_describe(theirs)}, got {_describe(mine)}"
+        return next((f"[{k!r}]: {p}" for k, p in ((k, _same_result(mine[k], theirs[k])) for k in theirs) if p), None)
+    if isinstance(theirs, float) and isinstance(mine, (int, float)) and not isinstance(mine, bool):
+        close = math.isclose(mine, theirs, rel_tol=rtol, abs_tol=atol) or (mine != mine and theirs != theirs)
+        return None if close else f"expected {theirs!r}, got {mine!r}"
+    return None if type(mine) is type(theirs) and mine == theirs else f"expected {_describe(theirs)}, got " \
+        f"{_describe(mine)}"
 
 
 def put(impl, value) -> Handle:
@@ -338,17 +408,13 @@ def put(impl, value) -> Handle:
     return impl.decode(reply["result"])
 
 
-def _store(fn: Handle, value):
-    """Keep a tensor argument in fn's worker (a handle), so that timed calls do not ship it again."""
-    return put(fn._impl, value) if isinstance(value, torch.Tensor) else value
-
-
 def assert_fast(learner_fn: Handle, reference_fn: Handle, *args, max_ratio: float,
                 what: str = "your implementation", **kwargs) -> None:
     """Fail when the learner's call is more than ``max_ratio`` times slower than the reference's
-    (``max_ratio=exercise.threshold("speed_max_ratio")``: declared with the exercise, measured)."""
+    (``max_ratio=exercise.threshold("speed_max_ratio")``: declared with the exercise, measured), or when its
+    timed calls return something other than the reference's results (see ``speed_ratio``)."""
     limit = max_ratio
-    ratio, mine, ref = speed_ratio(learner_fn, reference_fn, *args, **kwargs)
+    ratio, mine, ref = speed_ratio(learner_fn, reference_fn, *args, what=what, **kwargs)
     if ratio > limit:
         raise AssertionError(
             f"{what} took {mine * 1e3:.2f} ms per call, {ratio:.1f}x the vectorised reference "

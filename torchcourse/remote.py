@@ -35,7 +35,7 @@ class LearnerError(AssertionError):
         if self.type == "NotImplementedError" and self.message.endswith("not implemented yet"):
             text = f"not implemented yet: {self.message.removesuffix(': not implemented yet')}"
             return text + (f" in {_shown(self.where['file'])}, line {self.where['line']}" if self.where else "")
-        if self.type == "ForbiddenAPIError":
+        if self.type in ("ForbiddenAPIError", "StaleHandle"):
             text = self.message
         else:
             text = f"your code raised {self.type}: {self.message}"
@@ -182,6 +182,9 @@ class Implementation:
             return protocol.encode_tensor(value, kind="Parameter" if isinstance(value, torch.nn.Parameter)
                                           else "Tensor")
         if isinstance(value, Handle):
+            if value._impl is not self:
+                raise TypeError(f"{value!r} lives in another worker (the {value._impl.label}'s): each worker "
+                                f"can only be sent its own objects")
             if value._generation != self.generation:
                 raise LearnerCrash("an object from before the worker restarted was used again")
             return {"__t__": "handle", "id": value._id}
@@ -203,8 +206,8 @@ class Implementation:
         raise TypeError(f"cannot send a {kind.__name__} to the worker")
 
     def decode(self, value, *, forbid: tuple[str, ...] = (), depth: int = 0):
-        if depth > 64:
-            raise protocol.ProtocolError("reply nested too deeply")
+        if depth > protocol.MAX_DEPTH:
+            raise protocol.ProtocolError(f"a reply nested more than {protocol.MAX_DEPTH} deep")
         if value is None or isinstance(value, (bool, int, str)):
             return value
         if isinstance(value, float):
@@ -216,7 +219,7 @@ class Implementation:
         tag = value.get("__t__")
         if tag == "tensor":
             # results are plain data to the judge: values, not autograd graph members
-            return protocol.decode_tensor(value, device_ok=_device_available).detach()
+            return protocol.decode_tensor(value, device_ok=device_available).detach()
         if tag == "float":
             return protocol.decode_float(value)
         if tag == "tuple":
@@ -244,7 +247,8 @@ def _hashable(key):
     return tuple(key) if isinstance(key, list) else key
 
 
-def _device_available(device: str) -> bool:
+def device_available(device: str) -> bool:
+    """Whether a tensor that comes back on ``device`` may be placed there in the grading process (else: CPU)."""
     return device.startswith("cuda") and torch.cuda.is_available()
 
 
@@ -294,20 +298,33 @@ class Handle:
         reply = self._impl.request({"op": "getattr", "obj": self._ref(), "name": name}, self._timeout)
         return self._impl.decode(reply["result"], forbid=self._forbid)
 
-    def _call(self, args, kwargs, *, grad: dict | None = None, discard: bool = False,
-              timeout: float | None = None):
+    def _call(self, args, kwargs, *, grad: dict | None = None, timeout: float | None = None,
+              default_device: str | None = None):
+        reply = self._impl.request(self._call_message(args, kwargs, grad, default_device), timeout or self._timeout)
+        return self._call_result(reply, grad)
+
+    def _call_message(self, args, kwargs, grad: dict | None = None, default_device: str | None = None) -> dict:
+        """The request for ``self(*args, **kwargs)``: one form for every call, checked or timed, so that
+        nothing in the worker can tell them apart (``grad``: backward too; ``default_device``: the device that
+        factory functions without ``device=`` use during the call, for device checks)."""
         impl = self._impl
         message = {"op": "call", "obj": self._ref(), "args": impl.encode(list(args)),
-                   "kwargs": impl.encode(dict(kwargs)), "forbid": list(self._forbid), "discard": discard}
+                   "kwargs": impl.encode(dict(kwargs)), "forbid": list(self._forbid)}
         if grad is not None:
             message["grad"] = grad
-        reply = impl.request(message, timeout or self._timeout)
-        result = impl.decode(reply["result"], forbid=self._forbid)
+        if default_device is not None:
+            message["default_device"] = default_device
+        return message
+
+    def _call_result(self, reply: dict, grad: dict | None = None):
+        result = self._impl.decode(reply["result"], forbid=self._forbid)
         if grad is not None:
-            return result, [impl.decode(g) for g in reply.get("grads", [])]
+            return result, [self._impl.decode(g) for g in reply.get("grads", [])]
         return result
 
     def _ref(self) -> int:
+        if self._impl.worker is not None and not self._impl.worker.alive:
+            self._impl.start()      # a worker that exited since the last call is replaced before ids are sent
         if self._generation != self._impl.generation and self._module_name is not None:
             fresh = self._impl.module(self._module_name, forbid=self._forbid)
             self._id, self._generation = fresh._id, fresh._generation

@@ -55,7 +55,7 @@ class Worker:
         if tag == "dict":
             return {self.decode(k): self.decode(v) for k, v in value["items"]}
         if tag == "handle":
-            return self.objects[value["id"]]
+            return self.lookup(value["id"])
         if tag == "dtype":
             return getattr(torch, value["v"])
         if tag == "device":
@@ -94,6 +94,17 @@ class Worker:
                     "dtype": str(value.dtype)}
         return self.new_handle(value)
 
+    def lookup(self, handle_id):
+        """The object behind a handle id; an id this worker never gave out is a protocol error, not a KeyError
+        from the learner's code (it comes from a handle made by an earlier worker, before a restart)."""
+        try:
+            return self.objects[handle_id]
+        except (KeyError, TypeError):
+            raise protocol.StaleHandle(
+                f"object #{handle_id} is not in this worker: it belonged to the worker that ran your code before "
+                f"it exited or was stopped (an earlier crash, exit or timeout), and objects made there are lost"
+            ) from None
+
     def new_handle(self, value) -> dict:
         handle_id = self.next_id
         self.next_id += 1
@@ -118,19 +129,19 @@ class Worker:
         return {"result": self.new_handle(module)}
 
     def op_getattr(self, request):
-        obj = self.objects[request["obj"]]
+        obj = self.lookup(request["obj"])
         return {"result": self.encode(getattr(obj, request["name"]))}
 
     def op_len(self, request):
         with forbidden(request.get("forbid", [])):
-            return {"result": int(len(self.objects[request["obj"]]))}
+            return {"result": int(len(self.lookup(request["obj"])))}
 
     def op_getitem(self, request):
         with forbidden(request.get("forbid", [])):
-            return {"result": self.encode(self.objects[request["obj"]][self.decode(request["key"])])}
+            return {"result": self.encode(self.lookup(request["obj"])[self.decode(request["key"])])}
 
     def op_setattr(self, request):
-        setattr(self.objects[request["obj"]], request["name"], self.decode(request["value"]))
+        setattr(self.lookup(request["obj"]), request["name"], self.decode(request["value"]))
         return {"result": None}
 
     def op_put(self, request):
@@ -144,13 +155,15 @@ class Worker:
     def op_call(self, request):
         import torch
 
-        fn = self.objects[request["obj"]]
+        fn = self.lookup(request["obj"])
         args = self.decode(request.get("args", []))
         kwargs = self.decode(request.get("kwargs", {"__t__": "dict", "items": []}))
         grad = request.get("grad")
         leaves = [a for a in _tensors_in((args, kwargs)) if a.requires_grad and a.is_leaf]
+        default_device = request.get("default_device")     # a device check's trap (see devices.py)
         with forbidden(request.get("forbid", [])):
-            result = fn(*args, **kwargs)
+            with torch.device(default_device) if default_device else contextlib.nullcontext():
+                result = fn(*args, **kwargs)
             if grad is not None:
                 outputs = result
                 if isinstance(result, tuple):
@@ -160,17 +173,23 @@ class Worker:
                 grad_outputs = self.decode(grad["grad_outputs"]) if grad.get("grad_outputs") else \
                     torch.ones_like(outputs)     # d(sum of outputs)
                 _BACKWARD[0](outputs, grad_outputs)   # ours, even when the exercise forbids the public one
-        if request.get("discard"):
-            if torch.cuda.is_available() and torch.cuda.is_initialized():
-                torch.cuda.synchronize()
-            return {"result": None}
         reply = {"result": self.encode(result)}
         if grad is not None:
             reply["grads"] = [self.encode(a.grad) for a in leaves]
         return reply
 
+    def op_inspect(self, request):
+        """A worker-side tensor as it is now, layout included, and its version counter (which every in-place
+        operation bumps, even one that leaves the values equal): for checks that inputs come back unchanged."""
+        import torch
+
+        t = self.lookup(request["obj"])
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"object #{request['obj']} is a {type(t).__name__}, not a tensor")
+        return {"result": {"tensor": protocol.encode_tensor(t), "version": int(t._version)}}
+
     def op_params(self, request):
-        module = self.objects[request["obj"]]
+        module = self.lookup(request["obj"])
         out = []
         for name, p in module.named_parameters():
             out.append([name, protocol.encode_tensor(p, kind="Parameter"),
@@ -178,7 +197,7 @@ class Worker:
         return {"result": out}
 
     def op_buffers(self, request):
-        module = self.objects[request["obj"]]
+        module = self.lookup(request["obj"])
         return {"result": [[name, protocol.encode_tensor(b)] for name, b in module.named_buffers()
                            if b is not None]}
 
