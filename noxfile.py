@@ -34,7 +34,8 @@ def build(session):
 def bench(session):
     """Grading time per chapter, speed of the references against PyTorch built-ins, isolation cost.
 
-    `nox -s bench -- --flake 20 --classroom` adds the speed-check flake runs and the classroom timings."""
+    `nox -s bench -- --flake 20 --classroom --gate --suite` adds the speed-check flake runs, the classroom
+    timings, the author's gate per chapter (with a projection to 130 exercises) and the whole test suite."""
     _install(session, "classroom")
     session.run("python", "-m", "torchcourse.bench", *session.posargs)
 

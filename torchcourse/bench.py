@@ -186,6 +186,36 @@ def isolation_cost() -> dict:
             "python_import_torch_s": torch_import}
 
 
+def gate_times(course, chapters, target_exercises: int = 130) -> dict:
+    """`course dev check` chapter by chapter in this process, and what that projects to for a larger course."""
+    from torchcourse import devcheck, variants
+    rows, t0 = [], time.perf_counter()
+    overhead = time.perf_counter()
+    problems = devcheck.stale_stubs(course) + devcheck.orphans(course)
+    overhead = time.perf_counter() - overhead
+    for ch in chapters:
+        report = devcheck.chapter_report(course, ch)
+        n_variants = sum(len(variants.load(course, ex)) for ex in ch.exercises)
+        rows.append({"chapter": ch.id, "seconds": report.seconds, "exercises": len(ch.exercises),
+                     "variants": n_variants, "problems": len(report.problems)})
+        problems += report.problems
+    total = time.perf_counter() - t0
+    n_ex = sum(r["exercises"] for r in rows) or 1
+    per_exercise = sum(r["seconds"] for r in rows) / n_ex
+    return {"chapters": rows, "total_s": total, "orphans_and_stubs_s": overhead, "per_exercise_s": per_exercise,
+            "variants_per_exercise": sum(r["variants"] for r in rows) / n_ex, "problems": len(problems),
+            f"projected_{target_exercises}_exercises_s": per_exercise * target_exercises + overhead}
+
+
+def suite_time(course) -> dict:
+    """The project's own test suite, as CI runs it (wall seconds)."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=course.root,
+                          capture_output=True, text=True, check=False)
+    tail = proc.stdout.strip().splitlines()[-1:] or [""]
+    return {"wall_s": time.perf_counter() - start, "exit_code": proc.returncode, "summary": tail[0]}
+
+
 def _busy(stop):
     while not stop.is_set():
         sum(i * i for i in range(10000))
@@ -221,6 +251,10 @@ def main(argv=None) -> int:
     parser.add_argument("--flake", type=int, default=0, help="run the speed checks N times under load")
     parser.add_argument("--classroom", action="store_true",
                         help="also time `course grade` against `nbgrader autograde` on the same submissions")
+    parser.add_argument("--gate", action="store_true",
+                        help="time the author's gate (`course dev check`) per chapter, with a projection to 130 "
+                             "exercises")
+    parser.add_argument("--suite", action="store_true", help="time the project's whole test suite")
     parser.add_argument("--out", default="bench-results/bench.json")
     args = parser.parse_args(argv)
     course = config.load(config.find_root())
@@ -241,6 +275,19 @@ def main(argv=None) -> int:
     iso = report["isolation"]
     print(f"  worker start (incl. import torch) {iso['worker_start_s']:.2f} s; one call {iso['call_ms_median']:.3f} ms;"
           f" plain `python -c 'import torch'` {iso['python_import_torch_s']:.2f} s")
+    if args.gate:
+        print("== the author's gate, in one process (wall seconds)")
+        gate = report["gate"] = gate_times(course, chapters)
+        for row in gate["chapters"]:
+            print(f"  {row['chapter']}: {row['seconds']:.1f} s for {row['exercises']} exercises and "
+                  f"{row['variants']} variants ({row['problems']} problems)")
+        print(f"  total {gate['total_s']:.1f} s; {gate['per_exercise_s']:.2f} s per exercise "
+              f"({gate['variants_per_exercise']:.1f} variants each); projected for 130 exercises: "
+              f"{gate['projected_130_exercises_s'] / 60:.1f} min")
+    if args.suite:
+        print("== the project's test suite")
+        report["suite"] = suite_time(course)
+        print(f"  {report['suite']['wall_s'] / 60:.1f} min: {report['suite']['summary']}")
     if args.flake:
         print(f"== speed checks of the references, {args.flake} runs with the other core busy")
         report["flake"] = flake_runs(course, args.flake)
