@@ -58,11 +58,13 @@ def grade_subjects(course: course_config.Course, chapter: course_config.Chapter,
         if not path.is_file():
             raise course_config.ConfigError(f"{ex.key}: grader {path} is missing")
         files.append(str(path))
-    if str(course.graders_dir) not in sys.path:     # graders import their shared helpers: support, worker_support
-        sys.path.insert(0, str(course.graders_dir))
     preload = tuple(sorted({m for ex in exercises for m in ex.preload}))
     plugin = GradingPlugin(course, limits=limits, reference=reference, speed_only=speed_only, gpu=gpu,
-                           subjects=subjects, preload=preload)
+                           subjects=subjects, preload=preload)     # starts the zygote: before sys.path grows
+    graders_path = str(course.graders_dir)
+    added = graders_path not in sys.path    # graders import their shared helpers: support, worker_support
+    if added:
+        sys.path.insert(0, graders_path)
     # no conftest.py and no auto-loaded plugins: only our graders and our plugin decide anything
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     args = [*files, "-c", str(_INI), "--rootdir", str(course.graders_dir), "-p", "no:cacheprovider",
@@ -74,6 +76,8 @@ def grade_subjects(course: course_config.Course, chapter: course_config.Chapter,
     finally:
         plugin.close()
         _forget_graders(files)
+        if added:
+            sys.path.remove(graders_path)
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or (
             code == pytest.ExitCode.INTERRUPTED and not any(s.verdicts for s in subjects)):
         raise RuntimeError(f"the graders could not be run (pytest exit code {int(code)}):\n{sink.getvalue()[-3000:]}")
