@@ -11,10 +11,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import wrong_source
 
 from torchcourse.classroom import batch, gradescope
 from torchcourse.classroom import notebooks as nbs
-from conftest import wrong_source
 from torchcourse.cli import main as course_main
 
 ROOT = Path(__file__).resolve().parent.parent

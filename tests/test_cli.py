@@ -206,3 +206,65 @@ def test_device_option(home, capsys):
     if not torch.cuda.is_available():
         assert run("check", "ch10", "causal_mask", "--impl", "solutions", "--device", "cuda") == 4
         assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_course_text_is_printed_exactly(home, capsys, course):
+    """Hints and titles are text, not rich markup: `[lq, 1]` and `[#...]` come out as written, in every language."""
+    for lang in course.languages:
+        for ex in course.all_exercises():
+            hints = ex.hints_in(lang)
+            assert run("hint", ex.chapter.id, ex.id, "--level", str(len(hints)), "--lang", lang) == 0
+            out = capsys.readouterr().out
+            for hint in hints:
+                assert hint in out, f"{ex.key} ({lang}): hint printed differently:\n{hint}\n---\n{out}"
+        assert run("list", "--lang", lang) == 0
+        listing = capsys.readouterr().out
+        for ex in course.all_exercises():
+            assert ex.title_in(lang) in listing, f"{ex.key} ({lang}): title missing from `course list`"
+
+
+def test_progress_bar_shows_with_some_passes(home, capsys):
+    shutil.copyfile(home / "solutions" / "ch10_attention" / "causal_mask.py",
+                    home / "exercises" / "ch10_attention" / "causal_mask.py")
+    assert run("check", "ch10.causal_mask") == 0                  # the form `course list` shows
+    capsys.readouterr()
+    assert run("progress") == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("ch10"))
+    assert "[###" in line and "1/6" in line, line
+
+
+def test_exercise_named_by_its_file(home, capsys):
+    assert run("check", "exercises/ch10_attention/causal_mask.py", "--impl", "solutions") == 0
+    assert "ch10.causal_mask" in capsys.readouterr().out
+    assert run("check", "notes.py") == 2
+    assert "not the file of an exercise" in capsys.readouterr().err
+
+
+def test_chapter_numbers_and_suggestions(home, capsys):
+    assert run("hint", "ch1", "pairwise") == 0                    # ch1 is ch01
+    capsys.readouterr()
+    assert run("check", "ch99") == 2
+    err = capsys.readouterr().err
+    assert "unknown chapter 'ch99'" in err and "Did you mean" not in err
+
+
+def test_lang_after_the_command_and_unknown_languages(home, capsys):
+    assert run("list", "--lang", "zh_TW") == 0
+    assert "尚未開始" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        run("list", "--lang", "fr")
+    assert exit_.value.code == 2 and "invalid choice: 'fr'" in capsys.readouterr().err
+
+
+def test_outside_any_course_folder_says_so(tmp_path, monkeypatch, capsys):
+    """Never another clone's course silently (e.g. the one the package was installed from)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COURSE_ROOT", raising=False)
+    assert run("list") == 3
+    assert f"no course.toml in {tmp_path}" in capsys.readouterr().err
+
+
+def test_unwritable_export_is_refused_before_grading(home, capsys):
+    assert run("check", "ch10", "--json", str(home / "no" / "such" / "out.json")) == 4
+    captured = capsys.readouterr()
+    assert "--json" in captured.err and "ch10.sdpa" not in captured.out       # nothing was graded

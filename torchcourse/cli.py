@@ -16,9 +16,12 @@ import os
 import sys
 from pathlib import Path
 
+from rich.markup import escape
+
 from torchcourse import __version__
 from torchcourse import config as course_config
-from torchcourse.i18n import language, t
+from torchcourse.i18n import LANGUAGES, language, t
+from torchcourse.report import fmt_points
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_ENV, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
 
@@ -48,8 +51,22 @@ def _impl_root(args, course) -> Path:
 
 
 def _select(course, chapter: str, exercise: str | None):
+    """``ch10 sdpa``, ``ch10.sdpa`` (as `course list` shows it) or a path to the exercise's file."""
+    if exercise is None and chapter.endswith(".py"):
+        path = Path(chapter).resolve()
+        for ex in course.all_exercises():
+            if path in (ex.path_in(course.exercises_dir).resolve(), ex.path_in(course.solutions_dir).resolve()):
+                return ex.chapter, [ex]
+        raise UsageError(f"{chapter}: not the file of an exercise (they live in {course.exercises_dir}/<chapter>/)")
+    if exercise is None and "." in chapter:
+        chapter, exercise = chapter.split(".", 1)
     ch = course.chapter(chapter)
     return ch, ([ch.exercise(exercise)] if exercise else ch.exercises)
+
+
+def _writable(path: Path) -> bool:
+    folder = path.parent if str(path.parent) else Path(".")
+    return folder.is_dir() and os.access(folder, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
 
 
 def _out():
@@ -78,13 +95,13 @@ def cmd_list(args) -> int:
         table.add_column(t(col, lang))
     table.add_column("title")
     for ch in course.chapters:
-        table.add_row(f"[bold]{ch.id}[/bold]", "", "", f"[bold]{ch.title_in('en')} — {ch.title_in('zh_TW')}"
-                                                      f"[/bold]" if lang == "en" else f"[bold]{ch.title_in(lang)}")
+        title = f"{ch.title_in('en')} — {ch.title_in('zh_TW')}" if lang == "en" else ch.title_in(lang)
+        table.add_row(f"[bold]{ch.id}[/bold]", "", "", f"[bold]{escape(title)}[/bold]")
         for ex in ch.exercises:
             status = state.status(ex.key, sha256_of(ex.path_in(course.exercises_dir)))
             entry = state.entry(ex.key)
-            earned = f"{entry.get('score', 0):g}/{ex.points:g}"
-            table.add_row(f"  {ex.key}", t(status, lang), earned, ex.title_in(lang))
+            earned = f"{fmt_points(entry.get('score', 0))}/{fmt_points(ex.points)}"
+            table.add_row(f"  {ex.key}", t(status, lang), earned, escape(ex.title_in(lang)))
     out.print(table)
     return EXIT_OK
 
@@ -100,14 +117,15 @@ def cmd_progress(args) -> int:
         pts = sum(state.entry(ex.key).get("score", 0) for ex in ch.exercises)
         ch_total = sum(ex.points for ex in ch.exercises)
         bar = "#" * round(20 * passed / len(ch.exercises)) if ch.exercises else ""
-        out.print(f"{ch.id} {ch.title_in(lang):<32} [{bar:<20}] {passed}/{len(ch.exercises)} "
-                  f"{t('passed', lang)}, {pts:g}/{ch_total:g} {t('points', lang)}")
+        # escaped as a whole: "[###   ]" would otherwise be read as a colour tag and vanish
+        out.print(escape(f"{ch.id} {ch.title_in(lang):<32} [{bar:<20}] {passed}/{len(ch.exercises)} "
+                         f"{t('passed', lang)}, {fmt_points(pts)}/{fmt_points(ch_total)} {t('points', lang)}"))
         total_points += ch_total
         earned_points += pts
         done += passed
         count += len(ch.exercises)
     out.print(f"\n{t('progress', lang)}: {done}/{count} {t('passed', lang)}, "
-              f"{earned_points:g}/{total_points:g} {t('points', lang)}")
+              f"{fmt_points(earned_points)}/{fmt_points(total_points)} {t('points', lang)}")
     return EXIT_OK
 
 
@@ -123,6 +141,10 @@ def cmd_check(args) -> int:
         if not torch.cuda.is_available():
             raise EnvironmentProblem("--device cuda: no CUDA device is visible here (`course doctor` says why); "
                                      "without --device, GPU checks are skipped with a reason")
+    for option in ("json", "junit", "gradescope"):     # refuse before grading, not after
+        target = getattr(args, option)
+        if target and not _writable(Path(target)):
+            raise EnvironmentProblem(f"--{option} {target}: cannot write there (no such folder, or no permission)")
     run = grade(course, chapter, impl_root, exercises=exercises, gpu=args.device != "cpu")
     show_run(run, out, lang, verbose=args.verbose)
     if impl_root == course.exercises_dir:
@@ -154,7 +176,7 @@ def cmd_hint(args) -> int:
     level = args.level if args.level else min(shown.get(ex.key, 0) + 1, len(hints))
     level = max(1, min(level, len(hints)))
     for i, hint in enumerate(hints[:level], start=1):
-        out.print(f"[bold]{t('hint', lang)} {i}/{len(hints)}[/bold]  {hint}")
+        out.print(f"[bold]{t('hint', lang)} {i}/{len(hints)}[/bold]  {escape(hint)}")
     if level >= len(hints):
         out.print(f"[dim]({t('no more hints', lang)}; `course reveal {ex.chapter.id} {ex.id}` after a pass "
                   f"or with --give-up)[/dim]")
@@ -356,14 +378,20 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="course", description="A graded PyTorch course: exercises, hints, checks.")
     p.add_argument("--version", action="version", version=f"torchcourse {__version__}")
     p.add_argument("--root", help="course folder (default: found from the current folder, or $COURSE_ROOT)")
-    p.add_argument("--lang", help="en, zh_TW or zh_CN (default: $COURSE_LANG or en)")
+    common = argparse.ArgumentParser(add_help=False)   # options that may stand before or after the command
+    common.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS,
+                        help="en, zh_TW or zh_CN (default: $COURSE_LANG or en)")
+    p.add_argument("--lang", choices=LANGUAGES, help="en, zh_TW or zh_CN (default: $COURSE_LANG or en)")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("list", help="chapters and exercises with their status").set_defaults(fn=cmd_list)
-    sub.add_parser("progress", help="a summary of your progress").set_defaults(fn=cmd_progress)
+    def command(name: str, **kw) -> argparse.ArgumentParser:      # every command takes --lang after its name too
+        return sub.add_parser(name, parents=[common], **kw)
 
-    c = sub.add_parser("check", help="grade a chapter or one exercise")
+    command("list", help="chapters and exercises with their status").set_defaults(fn=cmd_list)
+    command("progress", help="a summary of your progress").set_defaults(fn=cmd_progress)
+
+    c = command("check", help="grade a chapter or one exercise")
     c.add_argument("chapter")
     c.add_argument("exercise", nargs="?")
     c.add_argument("--impl", help="grade this folder instead of exercises/ (e.g. solutions)")
@@ -375,37 +403,37 @@ def parser() -> argparse.ArgumentParser:
                    help="GPU checks: auto (run where CUDA exists), cpu (skip them), cuda (require a GPU)")
     c.set_defaults(fn=cmd_check)
 
-    h = sub.add_parser("hint", help="the next hint for an exercise")
+    h = command("hint", help="the next hint for an exercise")
     h.add_argument("chapter")
     h.add_argument("exercise")
     h.add_argument("--level", type=int, help="show hints up to this level")
     h.set_defaults(fn=cmd_hint)
 
-    r = sub.add_parser("reveal", help="the reference solution, after a pass or an explicit give-up")
+    r = command("reveal", help="the reference solution, after a pass or an explicit give-up")
     r.add_argument("chapter")
     r.add_argument("exercise")
     r.add_argument("--give-up", action="store_true", help="see it before passing (recorded)")
     r.add_argument("--apply", action="store_true", help="also copy it into your file (a backup is kept)")
     r.set_defaults(fn=cmd_reveal)
 
-    s = sub.add_parser("reset", help="restore the stub (a backup of your file is kept)")
+    s = command("reset", help="restore the stub (a backup of your file is kept)")
     s.add_argument("chapter")
     s.add_argument("exercise", nargs="?")
     s.set_defaults(fn=cmd_reset)
 
-    sub.add_parser("backups", help="list the backups of your files").set_defaults(fn=cmd_backups)
-    rs = sub.add_parser("restore", help="put a backup back (the current file is backed up first)")
+    command("backups", help="list the backups of your files").set_defaults(fn=cmd_backups)
+    rs = command("restore", help="put a backup back (the current file is backed up first)")
     rs.add_argument("backup", help="a name (or its unique beginning) from `course backups`")
     rs.set_defaults(fn=cmd_restore)
 
-    w = sub.add_parser("watch", help="re-check the exercise you are editing on every save")
+    w = command("watch", help="re-check the exercise you are editing on every save")
     w.add_argument("chapter", nargs="?")
     w.add_argument("--interval", type=float, default=0.5, help="seconds between looks at the files")
     w.set_defaults(fn=cmd_watch)
 
-    sub.add_parser("doctor", help="check Python, torch, CUDA, data and the sandbox").set_defaults(fn=cmd_doctor)
+    command("doctor", help="check Python, torch, CUDA, data and the sandbox").set_defaults(fn=cmd_doctor)
 
-    g = sub.add_parser("grade", help="instructors: grade a folder of student submissions into a gradebook")
+    g = command("grade", help="instructors: grade a folder of student submissions into a gradebook")
     g.add_argument("submissions", help="a folder with one sub-folder per student")
     g.add_argument("--chapter", required=True)
     g.add_argument("--exercise", action="append", help="grade only this exercise (repeatable)")
@@ -416,7 +444,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per submission (default 900)")
     g.set_defaults(fn=cmd_grade)
 
-    nb = sub.add_parser("nbgrader", help="instructors: build an nbgrader course and grade it outside the kernel")
+    nb = command("nbgrader", help="instructors: build an nbgrader course and grade it outside the kernel")
     nbsub = nb.add_subparsers(dest="nbgrader_command", required=True, metavar="NBGRADER_COMMAND")
     nbb = nbsub.add_parser("build", help="nbgrader_config.py and source/<chapter>/ notebooks from solutions/")
     nbb.add_argument("chapters", nargs="*", help="default: every chapter")
@@ -436,14 +464,14 @@ def parser() -> argparse.ArgumentParser:
                      help="do not run `nbgrader autograde` (it was run already): only grade and write scores")
     nba.set_defaults(fn=cmd_nbgrader)
 
-    gs = sub.add_parser("gradescope", help="instructors: a Gradescope autograder bundle")
+    gs = command("gradescope", help="instructors: a Gradescope autograder bundle")
     gssub = gs.add_subparsers(dest="gradescope_command", required=True, metavar="GRADESCOPE_COMMAND")
     gsb = gssub.add_parser("bundle", help="autograder.zip (setup.sh, run_autograder) for one chapter")
     gsb.add_argument("chapter")
     gsb.add_argument("out", help="the zip file to write")
     gsb.set_defaults(fn=cmd_gradescope)
 
-    d = sub.add_parser("dev", help="authors' tools")
+    d = command("dev", help="authors' tools")
     dsub = d.add_subparsers(dest="dev_command", required=True, metavar="DEV_COMMAND")
     b = dsub.add_parser("build", help="regenerate exercises/ from solutions/")
     b.add_argument("--check", action="store_true", help="only report stubs that differ; exit 1 if any")

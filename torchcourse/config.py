@@ -33,9 +33,9 @@ class ConfigError(Exception):
 class UnknownName(Exception):
     """A chapter or exercise the course does not have; carries suggestions."""
 
-    def __init__(self, kind: str, name: str, choices: list[str]):
+    def __init__(self, kind: str, name: str, choices: list[str], suggest: bool = True):
         self.kind, self.name = kind, name
-        self.suggestions = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+        self.suggestions = difflib.get_close_matches(name, choices, n=3, cutoff=0.6) if suggest else []
         hint = f" Did you mean {' or '.join(self.suggestions)}?" if self.suggestions else ""
         super().__init__(f"unknown {kind} {name!r}.{hint} Known: {', '.join(choices)}")
 
@@ -112,12 +112,14 @@ class Course:
     def chapter(self, name: str) -> Chapter:
         """Accepts ``ch10``, ``10``, ``ch10_attention``."""
         wanted = name.lower()
-        if wanted.isdigit():
-            wanted = f"ch{int(wanted):02d}"
+        number = re.fullmatch(r"(?:ch)?(\d{1,2})", wanted)
+        if number:
+            wanted = f"ch{int(number.group(1)):02d}"
         for ch in self.chapters:
             if wanted in (ch.id, ch.dir):
                 return ch
-        raise UnknownName("chapter", name, [c.id for c in self.chapters])
+        # a chapter number the course does not have: no near miss to suggest (ch99 is not ch09)
+        raise UnknownName("chapter", name, [c.id for c in self.chapters], suggest=not number)
 
     def exercise(self, key: str) -> Exercise:
         chapter, _, name = key.partition(".")
@@ -325,8 +327,6 @@ def find_root(start: Path | None = None) -> Path:
     for candidate in (here, *here.parents):
         if (candidate / "course.toml").is_file():
             return candidate
-    # an installed package still finds the course it was installed from (pip install -e .)
-    package_parent = Path(__file__).resolve().parent.parent
-    if (package_parent / "course.toml").is_file():
-        return package_parent
-    raise ConfigError("no course.toml here or in any parent folder: cd into the course, or set COURSE_ROOT")
+    # never another clone's course silently (say, the one this package was installed from): say so instead
+    raise ConfigError(f"no course.toml in {here} or any folder above it: cd into your copy of the course, or "
+                      f"pass --root / set COURSE_ROOT")

@@ -27,9 +27,12 @@ _TEXT = {
 }
 
 
+LANGUAGES = ("en", "zh_TW", "zh_CN")      # the interface's translations (the course lists its own in course.toml)
+
+
 def language(requested: str | None = None) -> str:
     lang = requested or os.environ.get("COURSE_LANG") or "en"
-    return lang if lang in ("en", "zh_TW", "zh_CN") else "en"
+    return lang if lang in LANGUAGES else "en"
 
 
 def t(key: str, lang: str = "en") -> str:
