@@ -145,3 +145,10 @@ def test_mnist_reads_torchvision_layout_and_explains_when_missing(tmp_path):
     image, label = test[3]
     assert len(test) == 10000 and image.shape == (1, 28, 28) and 0 <= image.min() and image.max() <= 1
     assert isinstance(label, int) and MNIST.available(tmp_path) is False     # the train split is absent
+
+
+def test_doctor_names_only_chapters_that_exist():
+    from torchcourse.datasets_check import dataset_rows
+    rows = {what: detail for _, what, detail, _ in dataset_rows(data.digits_root().parent.parent, {"ch05", "ch06"})}
+    assert "(for ch05, ch06)" in rows["data: digits"]
+    assert "ch07" not in rows["data: fashion_mnist"] and "chapters still to come" in rows["data: fashion_mnist"]

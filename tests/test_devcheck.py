@@ -100,3 +100,19 @@ def test_a_grader_declaring_another_exercise_is_a_clear_error(mini):
     grader.write_text('EXERCISE = "ch00.scale"\n' + grader.read_text())
     problems = "\n".join(report(mini).problems)
     assert "declares EXERCISE = 'ch00.scale' but serves ch00.double by its file name" in problems
+
+
+def test_an_nbgrader_style_stub_earns_nothing_for_not_using_the_api(course, tmp_path):
+    """`raise NotImplementedError()` (nbgrader's stub) scores like ours: 0, on every path."""
+    from torchcourse.runner import grade
+    chapter = course.chapter("ch01")
+    root = tmp_path / "impl"
+    shutil.copytree(course.exercises_dir / chapter.dir, root / chapter.dir)
+    path = root / chapter.dir / "pairwise.py"
+    path.write_text(path.read_text().replace('raise NotImplementedError("pairwise_sq_distances: not implemented yet")',
+                                             "raise NotImplementedError()"))
+    assert "raise NotImplementedError()" in path.read_text()
+    run = grade(course, chapter, root, exercises=[course.exercise("ch01.pairwise")],
+                only_checks={"test_no_forbidden_api"})
+    (check,) = run.exercises[0].checks
+    assert check.outcome == "failed" and "not implemented yet" in check.message

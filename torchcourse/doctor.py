@@ -58,7 +58,7 @@ def doctor(args, out) -> int:
         row(writable, "progress folder", str(course.root / ".course") if writable else "course folder not writable",
             "" if writable else "run the course from a folder you can write to")
         from torchcourse.datasets_check import dataset_rows
-        for ok, what, detail, fix in dataset_rows(course.root):
+        for ok, what, detail, fix in dataset_rows(course.root, {ch.id for ch in course.chapters}):
             row(ok, what, detail, fix)
     except course_config.ConfigError as e:
         row(False, "course.toml", str(e), "run from the course folder or set COURSE_ROOT")
