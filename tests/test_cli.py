@@ -268,3 +268,21 @@ def test_unwritable_export_is_refused_before_grading(home, capsys):
     assert run("check", "ch10", "--json", str(home / "no" / "such" / "out.json")) == 4
     captured = capsys.readouterr()
     assert "--json" in captured.err and "ch10.sdpa" not in captured.out       # nothing was graded
+
+
+def test_list_shows_give_up_and_missing_file(home, capsys):
+    assert run("reveal", "ch10", "causal_mask", "--give-up") == 0
+    (home / "exercises" / "ch10_attention" / "sdpa.py").unlink()
+    capsys.readouterr()
+    assert run("list") == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert "gave up" in lines["ch10.causal_mask"]
+    assert "file missing" in lines["ch10.sdpa"]
+    assert "file missing: `course reset ch10 sdpa` restores the stub" in "\n".join(lines.values())
+
+
+def test_progress_columns_line_up_in_chinese(home, capsys):
+    from rich.cells import cell_len
+    assert run("progress", "--lang", "zh_TW") == 0
+    bars = [cell_len(line[:line.index("[")]) for line in capsys.readouterr().out.splitlines() if "[" in line]
+    assert len(set(bars)) == 1, bars

@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.markup import escape
 
 from torchcourse import __version__
@@ -93,16 +94,25 @@ def cmd_list(args) -> int:
     table = Table(box=None, header_style="bold")
     for col in ("exercise", "status", "points"):
         table.add_column(t(col, lang))
-    table.add_column("title")
+    table.add_column(t("title", lang))
+    missing = []
     for ch in course.chapters:
         title = f"{ch.title_in('en')} — {ch.title_in('zh_TW')}" if lang == "en" else ch.title_in(lang)
         table.add_row(f"[bold]{ch.id}[/bold]", "", "", f"[bold]{escape(title)}[/bold]")
         for ex in ch.exercises:
-            status = state.status(ex.key, sha256_of(ex.path_in(course.exercises_dir)))
+            path = ex.path_in(course.exercises_dir)
+            status = t(state.status(ex.key, sha256_of(path)), lang)
+            if not path.is_file():
+                status = f"[red]{t('file missing', lang)}[/red]"
+                missing.append(f"course reset {ex.chapter.id} {ex.id}")
+            elif state.gave_up(ex.key):
+                status += f" · {t('gave up', lang)}"
             entry = state.entry(ex.key)
             earned = f"{fmt_points(entry.get('score', 0))}/{fmt_points(ex.points)}"
-            table.add_row(f"  {ex.key}", t(status, lang), earned, escape(ex.title_in(lang)))
+            table.add_row(f"  {ex.key}", status, earned, escape(ex.title_in(lang)))
     out.print(table)
+    for command in missing:
+        out.print(f"{t('file missing', lang)}: `{command}` {t('restores the stub', lang)}")
     return EXIT_OK
 
 
@@ -117,8 +127,10 @@ def cmd_progress(args) -> int:
         pts = sum(state.entry(ex.key).get("score", 0) for ex in ch.exercises)
         ch_total = sum(ex.points for ex in ch.exercises)
         bar = "#" * round(20 * passed / len(ch.exercises)) if ch.exercises else ""
+        title = ch.title_in(lang)
+        title += " " * max(0, 32 - cell_len(title))           # CJK characters take two columns
         # escaped as a whole: "[###   ]" would otherwise be read as a colour tag and vanish
-        out.print(escape(f"{ch.id} {ch.title_in(lang):<32} [{bar:<20}] {passed}/{len(ch.exercises)} "
+        out.print(escape(f"{ch.id} {title} [{bar:<20}] {passed}/{len(ch.exercises)} "
                          f"{t('passed', lang)}, {fmt_points(pts)}/{fmt_points(ch_total)} {t('points', lang)}"))
         total_points += ch_total
         earned_points += pts
@@ -181,7 +193,7 @@ def cmd_hint(args) -> int:
         out.print(f"[dim]({t('no more hints', lang)}; `course reveal {ex.chapter.id} {ex.id}` after a pass "
                   f"or with --give-up)[/dim]")
     else:
-        out.print(f"[dim]`course hint {ex.chapter.id} {ex.id}` again for the next hint[/dim]")
+        out.print(f"[dim]`course hint {ex.chapter.id} {ex.id}` {t('again for the next hint', lang)}[/dim]")
     shown[ex.key] = max(shown.get(ex.key, 0), level)
     state.save()
     return EXIT_OK

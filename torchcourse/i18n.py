@@ -24,6 +24,11 @@ _TEXT = {
     "hint": {"zh_TW": "提示", "zh_CN": "提示"},
     "no more hints": {"zh_TW": "沒有更多提示了", "zh_CN": "没有更多提示了"},
     "stuck?": {"zh_TW": "卡住了？", "zh_CN": "卡住了？"},
+    "title": {"zh_TW": "標題", "zh_CN": "标题"},
+    "file missing": {"zh_TW": "檔案不見了", "zh_CN": "文件不见了"},
+    "gave up": {"zh_TW": "已放棄", "zh_CN": "已放弃"},
+    "restores the stub": {"zh_TW": "可還原練習檔", "zh_CN": "可还原练习文件"},
+    "again for the next hint": {"zh_TW": "再執行一次可看下一個提示", "zh_CN": "再运行一次可看下一个提示"},
 }
 
 
