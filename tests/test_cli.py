@@ -286,3 +286,24 @@ def test_progress_columns_line_up_in_chinese(home, capsys):
     assert run("progress", "--lang", "zh_TW") == 0
     bars = [cell_len(line[:line.index("[")]) for line in capsys.readouterr().out.splitlines() if "[" in line]
     assert len(set(bars)) == 1, bars
+
+
+def test_live_progress_on_a_terminal_only(home, monkeypatch, capsys, course):
+    import io
+
+    from rich.console import Console
+
+    from torchcourse import cli
+    from torchcourse.runner import grade
+    seen = []
+    grade(course, course.chapter("ch10"), home / "solutions", exercises=[course.exercise("ch10.causal_mask")],
+          progress=lambda done, total, ex, check: seen.append((done, total, ex, check)))
+    assert seen[0][0] == 0 and seen[-1][0] == seen[-1][1] == len(seen) // 2
+    assert {ex for _, _, ex, _ in seen} == {"ch10.causal_mask"}
+    screen, plain = io.StringIO(), cli._out
+    monkeypatch.setattr(cli, "_out", lambda: Console(file=screen, force_terminal=True, width=100))
+    assert run("check", "ch10", "causal_mask", "--impl", "solutions") == 0
+    assert "ch10: ch10.causal_mask · test_" in screen.getvalue()          # the live line was drawn
+    monkeypatch.setattr(cli, "_out", plain)
+    assert run("check", "ch10", "causal_mask", "--impl", "solutions") == 0
+    assert "·" not in capsys.readouterr().out                             # piped: plain lines only

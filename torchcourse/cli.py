@@ -143,7 +143,7 @@ def cmd_progress(args) -> int:
 
 def cmd_check(args) -> int:
     from torchcourse import results as res
-    from torchcourse.report import show_run
+    from torchcourse.report import live_progress, show_run
     from torchcourse.runner import grade
     course, lang, out = _course(args), language(args.lang), _out()
     chapter, exercises = _select(course, args.chapter, args.exercise)
@@ -157,7 +157,8 @@ def cmd_check(args) -> int:
         target = getattr(args, option)
         if target and not _writable(Path(target)):
             raise EnvironmentProblem(f"--{option} {target}: cannot write there (no such folder, or no permission)")
-    run = grade(course, chapter, impl_root, exercises=exercises, gpu=args.device != "cpu")
+    with live_progress(out, f"{chapter.id}") as progress:
+        run = grade(course, chapter, impl_root, exercises=exercises, gpu=args.device != "cpu", progress=progress)
     show_run(run, out, lang, verbose=args.verbose)
     if impl_root == course.exercises_dir:
         state = _state(course)

@@ -63,12 +63,14 @@ class GradingPlugin:
     def __init__(self, course: course_config.Course, impl_root: Path | None = None, *, ref_root: Path | None = None,
                  limits: Limits = Limits(), label: str = "learner", only_checks: set[str] | None = None,
                  reference: Implementation | None = None, speed_only: bool = False, gpu: bool = True,
-                 subjects: list[Subject] | None = None, preload: tuple[str, ...] = ()):
+                 subjects: list[Subject] | None = None, preload: tuple[str, ...] = (), progress=None):
         self.course = course
         self.subjects = subjects or [Subject(label, Path(impl_root), only_checks)]
         self.ref_root = Path(ref_root or course.solutions_dir)
         self.support = course.worker_support_dir
         self.preload = preload                      # imported once in the zygote, so no worker pays for it
+        self.progress = progress                    # progress(done, total, exercise key, check name): live display
+        self.finished = 0
         self.reference = reference                  # may be shared across runs (batch grading): it is ours
         self.owns_reference = reference is None
         self.limits = limits
@@ -175,6 +177,10 @@ class GradingPlugin:
         verdict = self.current.verdicts.get(item.nodeid)
         if verdict is None:
             return
+        if self.progress is not None and call.when in ("setup", "teardown"):
+            self.finished += call.when == "teardown"
+            total = sum(len(s.verdicts) for s in self.subjects)
+            self.progress(self.finished, total, verdict.exercise, verdict.name)
         verdict.phases.add(call.when)
         if call.when == "call" or report.outcome != "passed":
             verdict.duration += report.duration

@@ -1,6 +1,7 @@
 """Showing results: rich tables on a terminal, plain readable text elsewhere (CI, pipes, files)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -20,6 +21,23 @@ def console(stderr: bool = False) -> Console:
     plain = not stream.isatty() or os.environ.get("NO_COLOR") is not None
     return Console(file=stream, no_color=plain, highlight=False, soft_wrap=plain,
                    width=None if not plain else 100, emoji=False)
+
+
+@contextlib.contextmanager
+def live_progress(out: Console, label: str):
+    """A spinner, a bar, the exercise and check being run and the time so far, on a terminal; nothing elsewhere
+    (piped output stays plain lines). Yields the ``progress(done, total, exercise, check)`` callback, or None."""
+    if not out.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=out, transient=True) as bar:
+        task = bar.add_task(escape(f"{label}: starting the graders"), total=None)
+
+        def progress(done: int, total: int, exercise: str, check: str) -> None:
+            bar.update(task, completed=done, total=total, description=escape(f"{label}: {exercise} · {check}"))
+        yield progress
 
 
 def fmt_points(x: float) -> str:

@@ -33,21 +33,24 @@ _INI = Path(__file__).with_name("graders.ini")
 def grade(course: course_config.Course, chapter: course_config.Chapter, impl_root: Path, *,
           exercises: list[course_config.Exercise] | None = None, limits: Limits = Limits(),
           label: str = "learner", quiet: bool = True, only_checks: set[str] | None = None,
-          reference: Implementation | None = None, speed_only: bool = False, gpu: bool = True) -> RunResult:
+          reference: Implementation | None = None, speed_only: bool = False, gpu: bool = True,
+          progress=None) -> RunResult:
     """Grade ``exercises`` (default: the whole chapter) of the implementation in ``impl_root``.
+
+    ``progress(done, total, exercise_key, check_name)`` is called as each check starts and ends (live display).
 
     ``reference``: an already running reference Implementation to reuse for speed checks (batch grading);
     by default one is started when a speed check needs it.
     """
     subject = Subject(label, Path(impl_root).resolve(), only_checks)
     return grade_subjects(course, chapter, [subject], exercises=exercises, limits=limits, quiet=quiet,
-                          reference=reference, speed_only=speed_only, gpu=gpu)[0]
+                          reference=reference, speed_only=speed_only, gpu=gpu, progress=progress)[0]
 
 
 def grade_subjects(course: course_config.Course, chapter: course_config.Chapter, subjects: list[Subject], *,
                    exercises: list[course_config.Exercise] | None = None, limits: Limits = Limits(),
                    quiet: bool = True, reference: Implementation | None = None, speed_only: bool = False,
-                   gpu: bool = True) -> list[RunResult]:
+                   gpu: bool = True, progress=None) -> list[RunResult]:
     """Grade several implementations of one chapter in one pytest session: the graders are collected once
     and one reference worker serves them all; each subject runs in its own worker. One RunResult each."""
     exercises = exercises or chapter.exercises
@@ -60,7 +63,7 @@ def grade_subjects(course: course_config.Course, chapter: course_config.Chapter,
         files.append(str(path))
     preload = tuple(sorted({m for ex in exercises for m in ex.preload}))
     plugin = GradingPlugin(course, limits=limits, reference=reference, speed_only=speed_only, gpu=gpu,
-                           subjects=subjects, preload=preload)     # starts the zygote: before sys.path grows
+                           subjects=subjects, preload=preload, progress=progress)   # starts the zygote first
     graders_path = str(course.graders_dir)
     added = graders_path not in sys.path    # graders import their shared helpers: support, worker_support
     if added:
