@@ -47,7 +47,8 @@ def test_results_come_back_with_their_layout(remote):
 
 
 def test_meta_tensors_cross_without_data(remote):
-    m = remote(LAYOUT + "\n    def make():\n        return torch.empty(2, 3, device='meta').t()\n").module("ch00_demo.m")
+    source = LAYOUT + "\n    def make():\n        return torch.empty(2, 3, device='meta').t()\n"
+    m = remote(source).module("ch00_demo.m")
     back = m.make()
     assert back.device.type == "meta" and back.shape == (3, 2) and back.stride() == (1, 3)
     with pytest.raises(LearnerError, match="meta"):    # the worker received a meta tensor: no values to sum
@@ -127,7 +128,7 @@ def test_a_handle_from_an_exited_worker_is_named_not_a_key_error(remote):
     while impl.worker.alive and time.monotonic() < deadline:
         time.sleep(0.05)
     with pytest.raises(LearnerCrash, match="lost when the worker restarted"):
-        box.value
+        _ = box.value
     with pytest.raises(LearnerError) as err:               # an id the (new) worker never gave out
         impl.request({"op": "getattr", "obj": 10_000, "name": "value"})
     assert "KeyError" not in str(err.value) and "not in this worker" in str(err.value)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import torch
 
+from torchcourse import protocol
 from torchcourse.remote import Handle, LearnerError
 
 __all__ = ["expect_device_follows"]
@@ -61,16 +62,13 @@ def _with_meta_default(fn: Handle, args, kwargs, label: str):
 
 
 def _to_meta(value):
-    if isinstance(value, torch.Tensor):
-        meta = value.detach().to("meta")
-        meta = torch.nn.Parameter(meta, requires_grad=value.requires_grad) \
-            if isinstance(value, torch.nn.Parameter) else meta.requires_grad_(value.requires_grad)
-        return meta
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_meta(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _to_meta(v) for k, v in value.items()}
-    return value
+    """``value`` with every tensor moved to ``meta`` (a Parameter stays a Parameter, ``requires_grad`` kept)."""
+    def move(t: torch.Tensor):
+        meta = t.detach().to("meta")
+        if isinstance(t, torch.nn.Parameter):
+            return torch.nn.Parameter(meta, requires_grad=t.requires_grad)
+        return meta.requires_grad_(t.requires_grad)
+    return protocol.map_tensors(move, value)
 
 
 def _is_mismatch(error: LearnerError) -> bool:
@@ -89,19 +87,8 @@ def _mismatch_message(label: str, error: LearnerError, how: str) -> str:
 
 
 def _expect_on(device: str, result, label: str, how: str) -> None:
-    for i, t in enumerate(_tensors(result)):
+    for i, t in enumerate(protocol.tensors_in(result)):
         if t.device.type != device:
             part = "the result" if isinstance(result, torch.Tensor) else f"tensor {i + 1} of the result"
             raise AssertionError(f"{label}: {how}, {part} came back on {t.device.type}, expected {device}.\n"
                                  f"  {_LIKELY}")
-
-
-def _tensors(value):
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _tensors(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _tensors(v)

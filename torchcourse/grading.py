@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
+from torchcourse import protocol
 from torchcourse.devices import expect_device_follows
 from torchcourse.inputs import call_unchanged
 from torchcourse.remote import Handle, LearnerError
@@ -355,16 +356,13 @@ def speed_ratio(learner_fn: Handle, reference_fn: Handle, *args, repeat: int = 7
 
 
 def _fresh(value, i: int):
-    """``value`` for timed call ``i``: floating-point tensors (at any depth) scaled by ``1 + i/256``, a new
+    """``value`` for timed call ``i``: floating-point tensors (at any depth) scaled by ``1 + i/256``, each a new
     tensor with the same layout and ``requires_grad``; everything else as given."""
-    if isinstance(value, torch.Tensor) and value.is_floating_point() and value.device.type != "meta":
-        fresh = value.detach().clone().mul_(1 + i / 256)
-        return fresh.requires_grad_(value.requires_grad)
-    if isinstance(value, (tuple, list)):
-        return type(value)(_fresh(v, i) for v in value)
-    if isinstance(value, dict):
-        return {k: _fresh(v, i) for k, v in value.items()}
-    return value
+    def scaled(t: torch.Tensor):
+        if not t.is_floating_point() or t.device.type == "meta":
+            return t
+        return t.detach().clone().mul_(1 + i / 256).requires_grad_(t.requires_grad)
+    return protocol.map_tensors(scaled, value)
 
 
 def _same_result(mine, theirs, rtol: float = 1e-3, atol: float = 1e-3) -> str | None:

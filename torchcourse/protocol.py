@@ -151,6 +151,33 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytearray:
 # Both sides share these helpers for the parts that need no judgement (numbers, tensors); what to do
 # with objects that are not plain data is each side's own business (see worker.py and remote.py).
 
+def tensors_in(value):
+    """Every tensor in ``value``, at any depth of its lists, tuples and dict values, in order."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from tensors_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from tensors_in(v)
+
+
+def map_tensors(fn, value):
+    """``value`` with every tensor ``t`` in it (at any depth of lists, tuples, dicts) replaced by ``fn(t)``."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return fn(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(map_tensors(fn, v) for v in value)
+    if isinstance(value, dict):
+        return {k: map_tensors(fn, v) for k, v in value.items()}
+    return value
+
+
 def encode_float(x: float):
     if math.isfinite(x):
         return x

@@ -159,7 +159,7 @@ class Worker:
         args = self.decode(request.get("args", []))
         kwargs = self.decode(request.get("kwargs", {"__t__": "dict", "items": []}))
         grad = request.get("grad")
-        leaves = [a for a in _tensors_in((args, kwargs)) if a.requires_grad and a.is_leaf]
+        leaves = [a for a in protocol.tensors_in((args, kwargs)) if a.requires_grad and a.is_leaf]
         default_device = request.get("default_device")     # a device check's trap (see devices.py)
         with forbidden(request.get("forbid", [])):
             with torch.device(default_device) if default_device else contextlib.nullcontext():
@@ -200,19 +200,6 @@ class Worker:
         module = self.lookup(request["obj"])
         return {"result": [[name, protocol.encode_tensor(b)] for name, b in module.named_buffers()
                            if b is not None]}
-
-
-def _tensors_in(value):
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _tensors_in(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _tensors_in(v)
 
 
 @contextlib.contextmanager
