@@ -154,6 +154,10 @@ def _warm_up() -> None:
         import torch
         x = torch.ones(2, dtype=torch.float64, requires_grad=True)
         (x * x).sum().backward()
+        # a non-scalar output with explicit grad_outputs (what grad_of does) first imports sympy through the
+        # shape checks: ~490 modules, 2.5 s in every worker otherwise
+        y = x * 2
+        torch.autograd.backward(y, torch.ones_like(y))
     except Exception:   # noqa: BLE001 — a warm-up that fails costs nothing but time later
         pass
 
