@@ -189,8 +189,8 @@ class Targets:
 def resolve(apis) -> Targets:
     """The targets behind the declared public names (unknown or missing names resolve to nothing)."""
     targets = Targets(frozenset(apis), {}, {}, {}, {}, [])
-    all_ops = [name.removeprefix("aten::") for name in torch._C._dispatch_get_all_op_names()
-               if name.startswith("aten::")]
+    all_ops = sorted({name.removeprefix("aten::").split(".")[0] for name in torch._C._dispatch_get_all_op_names()
+                      if name.startswith("aten::")})     # overloads ("add.Tensor") share the packet's name
     for api in sorted(targets.apis):
         rule = RULES.get(api) or _default_rule(api)
         targets.carriers[api] = rule.carriers
