@@ -14,7 +14,10 @@ the course declarations). ``RULES`` maps each to what actually computes it, in t
   thread, alias, subclass (``super().forward()``) and object fished back from ``gc`` meets the same check.
   A class stands for every method defined along its MRO, down to ``nn.Module`` / ``Optimizer``.
 
-A name without a rule stands for itself (``python=(name,)``, or ``ops=(its last part,)`` for a builtin).
+A name without a rule stands for itself (``python=(name,)``): a Python function or class as above, a builtin
+by identity together with its ``torch.ops.aten`` packet — ``torch.add`` then, but not ``Tensor.add`` or ``+``
+(which reach the same kernel and report themselves as ``Tensor.add``): a rule's ``ops`` name kernels, so a
+rule must never list one that an operator such as ``+`` or ``@`` reaches.
 
 **The learner's call or the library's own.** A refused target is refused only when the learner asked for it.
 The guard walks the Python stack outward from the call: frames of code that existed before the guard was armed
@@ -35,9 +38,15 @@ refused at a given moment is the current request's set, and between requests the
 far. ``Guard.tampering`` reports a popped mode, a restored ``__code__``, a thread that was not armed or an
 unwrapped thread start; the worker then fails the request and re-arms.
 
-What stays reachable (stated, not hidden): a thread started through the raw C function fished from ``gc`` runs
-unguarded until the end of the request (when it is reported); code the learner created before the guard was
-armed (an earlier exercise without forbidden APIs, in the same worker) counts as the library's own; ``ctypes``.
+An audit hook (which cannot be removed) refuses putting a guarded function's original code back.
+
+What stays reachable (stated, not hidden): a thread started through the raw C ``start_new_thread`` fished
+from ``gc`` has no function mode; while it lives it is reported at the end of the request (which then fails),
+but one that starts and ends inside a single request is not seen, and can call a forbidden *builtin* (the
+trampolined Python targets are refused in every thread). Code the learner created before the guard was armed
+(an earlier exercise without forbidden APIs, in the same worker) counts as the library's own. Editing the
+guard's own objects is detected for the obvious cases (its state, its methods), not for every one; ``ctypes``
+can do anything in-process. The grade never rests on the guard alone: the judge checks the values.
 """
 from __future__ import annotations
 
@@ -192,7 +201,7 @@ def resolve(apis) -> Targets:
     all_ops = sorted({name.removeprefix("aten::").split(".")[0] for name in torch._C._dispatch_get_all_op_names()
                       if name.startswith("aten::")})     # overloads ("add.Tensor") share the packet's name
     for api in sorted(targets.apis):
-        rule = RULES.get(api) or _default_rule(api)
+        rule = RULES.get(api) or Rule(python=(api,))
         targets.carriers[api] = rule.carriers
         for pattern in rule.ops:
             for op in fnmatch.filter(all_ops, pattern):
@@ -203,17 +212,15 @@ def resolve(apis) -> Targets:
                         targets.callables.setdefault(id(found), api)
                         targets.keep.append(found)
         for dotted in rule.python:
-            for fn in _functions_of(_lookup(dotted)):
+            obj = _lookup(dotted)
+            if isinstance(obj, (types.BuiltinFunctionType, types.MethodDescriptorType)):
+                targets.callables.setdefault(id(obj), api)      # this builtin exactly, and its torch.ops packet
+                targets.keep.append(obj)
+                targets.ops.setdefault(f"aten::{obj.__name__}", api)
+            for fn in _functions_of(obj):
                 targets.functions.setdefault(id(fn), api)
                 targets.keep.append(fn)
     return targets
-
-
-def _default_rule(api: str) -> Rule:
-    obj = _lookup(api)
-    if isinstance(obj, (types.BuiltinFunctionType, types.MethodDescriptorType)):
-        return Rule(ops=(api.rsplit(".", 1)[-1],))
-    return Rule(python=(api,))
 
 
 def _lookup(dotted: str):
@@ -286,8 +293,16 @@ class Guard:
         self.mode.__enter__()
         self.armed_threads.add(self.main_thread)
         self._wrap_thread_start()
+        sys.addaudithook(self._audit)          # cannot be removed: guards the trampolines from now on
         self.library_code = self._library_code()
         self.armed = True
+
+    def _audit(self, event: str, args: tuple) -> None:
+        """Refuse putting a guarded function's original code back (``fn.__code__ = ...``)."""
+        if event == "object.__setattr__" and len(args) == 3 and args[1] == "__code__":
+            installed = self.trampolines.get(id(args[0]))
+            if installed is not None and installed[0] is args[0] and args[2] is not installed[1]:
+                raise ForbiddenAPIError(f"{args[0].__qualname__} is guarded: its code cannot be replaced")
 
     def _library_code(self) -> dict[int, tuple[types.CodeType, str]]:
         """Every code object of a Python function that exists now, except the learner's own modules."""
@@ -321,7 +336,7 @@ class Guard:
             return start(armed, args, kwargs or {})
 
         self._thread_start = start_new_thread
-        _thread.start_new_thread = threading._start_new_thread = start_new_thread
+        _thread.start_new_thread = _thread.start_new = threading._start_new_thread = start_new_thread
 
     def arm_thread(self) -> None:
         """Push the function mode in the calling thread (threads have their own mode stacks)."""
@@ -392,10 +407,9 @@ class Guard:
             if fn.__code__ is not tramp:
                 found.append(f"{fn.__qualname__}.__code__ was restored")
                 fn.__code__ = tramp
-        if _thread.start_new_thread is not self._thread_start or \
-                threading._start_new_thread is not self._thread_start:
+        if not (_thread.start_new_thread is _thread.start_new is threading._start_new_thread is self._thread_start):
             found.append("thread start was unwrapped")
-            _thread.start_new_thread = threading._start_new_thread = self._thread_start
+            _thread.start_new_thread = _thread.start_new = threading._start_new_thread = self._thread_start
         unarmed = set(sys._current_frames()) - self.armed_threads
         if unarmed:
             found.append(f"{len(unarmed)} thread(s) run without the guard")
