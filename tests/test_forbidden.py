@@ -188,3 +188,40 @@ def test_switching_the_guard_off_fails_the_request_and_rearms(learner):
     message = refused(routes(learner, [SDPA]).pops_the_guard, torch.ones(1))
     assert "switched off" in message
     refused(routes(learner, [SDPA]).via_private_dict, torch.randn(2, 3, 4, 8))
+
+
+# torch-function-aware wrappers whose code names a target's operator but do not compute it
+INNOCENT_WRAPPERS = {"torch._functorch.predispatch.lazy_load_decompositions",   # registers decompositions
+                     "torch.nn.functional.unfold",                              # im2col, not Tensor.unfold
+                     "torch.nn.functional.lp_pool2d"}                           # avg_pool2d of powers
+
+
+def test_no_torch_function_wrapper_hides_a_target():
+    """Inside a torch-function-aware Python wrapper (it calls handle_torch_function) the function mode does not
+    see nested calls, so a wrapper that calls a target must itself be in the rule's ``python`` list."""
+    import sys
+    import types
+    import warnings
+
+    def names(code):
+        found = set(code.co_names)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                found |= names(const)
+        return found
+
+    with warnings.catch_warnings():        # touching torch.distributed's deprecated names warns
+        warnings.simplefilter("ignore")
+        wrappers = {f"{fn.__module__}.{fn.__qualname__}": fn for module in list(sys.modules.values())
+                    if getattr(module, "__name__", "").startswith("torch")
+                    for fn in list(vars(module).values())
+                    if isinstance(fn, types.FunctionType) and fn.__module__ == module.__name__
+                    and "handle_torch_function" in fn.__code__.co_names}
+    missing = []
+    for api in RULES:
+        targets = resolve([api])
+        ops = {name.split("::")[1] for name in targets.ops}
+        for name, fn in wrappers.items():
+            if id(fn) not in targets.functions and name not in INNOCENT_WRAPPERS and names(fn.__code__) & ops:
+                missing.append(f"{api} <- {name}")
+    assert not missing, "add these to the rule's python targets (or INNOCENT_WRAPPERS): " + ", ".join(missing)

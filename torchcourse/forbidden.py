@@ -104,7 +104,8 @@ _CROSS_ENTROPY = Rule(ops=("cross_entropy_loss", "log_softmax", "_log_softmax", 
 _BCE = Rule(ops=("binary_cross_entropy", "binary_cross_entropy_with_logits"),
             python=("torch.nn.functional.binary_cross_entropy", "torch.nn.functional.binary_cross_entropy_with_logits",
                     "torch.nn.BCELoss", "torch.nn.BCEWithLogitsLoss"))
-_LINEAR = Rule(ops=("linear",), python=("torch.nn.Linear",))
+_LINEAR = Rule(ops=("linear",), python=("torch.nn.Linear", "torch.nn.functional.linear_cross_entropy",
+                                         "torch.nn.functional.multi_head_attention_forward"))
 _NN_INIT = ("torch.nn.modules",)      # modules initialise their parameters with nn.init when they are built
 _RECURRENT = Rule(ops=("lstm*", "gru*", "rnn_tanh*", "rnn_relu*", "_thnn_fused_lstm_cell*", "_thnn_fused_gru_cell*",
                        "quantized_lstm*", "quantized_gru*", "quantized_rnn*", "_cudnn_rnn*", "miopen_rnn*",
@@ -163,8 +164,8 @@ RULES: dict[str, Rule] = {
     "torch.nn.functional.multi_head_attention_forward": _ATTENTION,
     "torch.nn.MultiheadAttention": Rule(ops=_ATTENTION.ops,
                                         python=("torch.nn.MultiheadAttention", *_ATTENTION.python)),
-    "torch.nn.TransformerEncoderLayer": Rule(ops=_ATTENTION.ops, python=("torch.nn.TransformerEncoderLayer",
-                                                                         "torch.nn.TransformerEncoder")),
+    "torch.nn.TransformerEncoderLayer": Rule(ops=_ATTENTION.ops, python=(
+        "torch.nn.TransformerEncoderLayer", "torch.nn.TransformerEncoder", *_ATTENTION.python)),
 }
 for _name in ("kaiming_normal_", "kaiming_uniform_", "xavier_uniform_", "xavier_normal_", "calculate_gain",
               "_calculate_fan_in_and_fan_out", "_calculate_correct_fan", "normal_", "uniform_", "trunc_normal_"):
