@@ -285,6 +285,12 @@ class Guard:
 
     # ------------------------------------------------------------ arming
 
+    def prepare(self) -> None:
+        """Take the inventory of library code now (for a zygote, before it forks workers: each armed worker
+        then skips the ``gc`` walk, about 0.15 s). Must run before any learner code exists in the process."""
+        if not self.library_code:
+            self.library_code = self._library_code()
+
     def arm(self, root: str) -> None:
         """Arm for the rest of the process: trampolines installed lazily, modes pushed, threads wrapped."""
         if self.armed:
@@ -295,7 +301,11 @@ class Guard:
         self.armed_threads.add(self.main_thread)
         self._wrap_thread_start()
         sys.addaudithook(self._audit)          # cannot be removed: guards the trampolines from now on
-        self.library_code = self._library_code()
+        if self.library_code:                  # prepared before the fork: drop what the learner's folder holds
+            self.library_code = {k: v for k, v in self.library_code.items()
+                                 if not (root and v[0].co_filename.startswith(root))}
+        else:
+            self.library_code = self._library_code()
         self.armed = True
 
     def _audit(self, event: str, args: tuple) -> None:
