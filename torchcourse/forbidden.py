@@ -296,6 +296,7 @@ class Guard:
         if self.armed:
             return
         self.root = root
+        self.main_thread = threading.get_ident()      # the worker's request loop (a fork keeps the forker's)
         self.mode = _FunctionGuard(self)
         self.mode.__enter__()
         self.armed_threads.add(self.main_thread)
@@ -478,7 +479,15 @@ def _message(api: str, reached: str) -> str:
 
 
 def _name_of(func) -> str:
-    return str(getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or func)
+    """How the learner would recognise what they called: torch.ops.aten.x, Tensor.x, torch.x, module.f."""
+    if type(func) in _OP_TYPES:
+        return f"torch.ops.{func}"
+    name = getattr(func, "__name__", str(func))
+    if isinstance(func, types.MethodDescriptorType):
+        return f"Tensor.{name}"
+    if isinstance(func, types.BuiltinFunctionType):
+        return f"{getattr(func, '__module__', None) or 'torch'}.{name}"
+    return f"{func.__module__}.{func.__qualname__}"
 
 
 class _FunctionGuard(TorchFunctionMode):
