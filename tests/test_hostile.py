@@ -35,7 +35,7 @@ def metadata(path: Path) -> dict:
     """ATTACK/FAILS/PASSES/MESSAGE, read line by line (some attacks are not even valid Python)."""
     meta = {}
     for line in path.read_text().splitlines():
-        m = re.match(r"^(ATTACK|FAILS|PASSES|MESSAGE) = (.*)$", line)
+        m = re.match(r"^(ATTACK|FAILS|PASSES|MESSAGE|EXERCISE) = (.*)$", line)
         if m:
             meta[m.group(1)] = ast.literal_eval(m.group(2))
     return meta
@@ -76,12 +76,15 @@ def test_attack_fails_honestly(attack, tmp_path, reference):
     root = tmp_path / "submission"
     (root / chapter.dir).mkdir(parents=True)
     (root / chapter.dir / "__init__.py").write_text("")
-    shutil.copyfile(attack, root / chapter.dir / "scale.py")
-    shutil.copyfile(course.solutions_dir / chapter.dir / "double.py", root / chapter.dir / "double.py")
+    target = meta.get("EXERCISE", "scale")          # the exercise the attack replaces; the others are honest
+    for exercise in chapter.exercises:
+        source = attack if exercise.id == target else course.solutions_dir / chapter.dir / exercise.file
+        shutil.copyfile(source, root / chapter.dir / exercise.file)
 
     run = grade(course, chapter, root, reference=reference)
 
-    scale, double = run.exercises
+    scale = next(e for e in run.exercises if e.key == f"ch00.{target}")
+    others = [e for e in run.exercises if e is not scale]
     checks = {c.name: c for c in scale.checks}
     failing = set(checks) if meta["FAILS"] == "*" else set(meta["FAILS"])
     for name in failing:
@@ -96,7 +99,8 @@ def test_attack_fails_honestly(attack, tmp_path, reference):
     if failing:
         assert not scale.passed
     if attack.stem not in SPOILS_OTHER_EXERCISE:
-        assert double.passed, f"{attack.stem} spoiled the other exercise: {double.checks}"
+        for other in others:
+            assert other.passed, f"{attack.stem} spoiled the other exercise: {other.checks}"
     assert len(str(run.to_dict())) < 200_000          # no flood reaches the report
     assert processes_mentioning(str(root)) == []      # nothing the submission started outlives grading
 

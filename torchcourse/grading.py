@@ -17,7 +17,7 @@ from torchcourse import protocol
 from torchcourse.devices import expect_device_follows
 from torchcourse.inputs import call_unchanged
 from torchcourse.remote import Handle, LearnerError
-from torchcourse.static_scan import find_forbidden
+from torchcourse.static_scan import copied_source, find_forbidden
 
 __all__ = [
     "LearnerError", "assert_close", "assert_fast", "assert_grads_close", "buffers", "call_unchanged", "check",
@@ -430,8 +430,8 @@ def forbidden_api_check(points: float = 1.0):
     def test_no_forbidden_api(exercise, learner_file, ex):   # `ex`: a module that cannot be imported earns nothing
         if not exercise.forbidden:
             return
-        try:
-            source = learner_file.read_text(encoding="utf-8")
+        try:     # the bytes the worker imported, copied before any learner code ran; not the file as it is now
+            source = copied_source(learner_file) or learner_file.read_text(encoding="utf-8")
         except OSError as e:
             raise AssertionError(f"cannot read {learner_file}: {e}") from None
         try:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from torchcourse import protocol, zygote
+from torchcourse import protocol, static_scan, zygote
 
 # `python -I` ignores PYTHONPATH and the user's site; the package's own folder is added by hand.
 _BOOT = "import sys; sys.path.insert(0, sys.argv.pop(1)); from torchcourse.worker import main; main()"
@@ -171,7 +171,9 @@ def copy_python_tree(src: Path, dst: Path) -> None:
         if path.stat().st_size > 2 * 1024 * 1024:
             continue
         (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dst / rel)
+        data = path.read_bytes()         # read once: the static scan sees exactly what the worker imports
+        (dst / rel).write_bytes(data)
+        static_scan.record_copy(path, data)
 
 
 class WorkerProcess:

@@ -19,13 +19,12 @@ import sys
 import traceback
 
 from torchcourse import protocol
+from torchcourse.forbidden import GUARD, ForbiddenAPIError
+
+__all__ = ["ForbiddenAPIError", "Worker", "describe_exception", "guarded", "main", "serve", "set_limits"]
 
 FILE_LIMIT_MB = 16      # set from --file-mb at start
 _BACKWARD = [None]      # torch.autograd.backward, taken before any learner code runs
-
-
-class ForbiddenAPIError(RuntimeError):
-    """Raised when learner code calls an API the exercise asks them to re-implement."""
 
 
 class Worker:
@@ -124,8 +123,7 @@ class Worker:
 
     def op_import(self, request):
         name = request["module"]
-        with forbidden(request.get("forbid", [])):   # armed during import too: no grabbing it early
-            module = importlib.import_module(name)
+        module = importlib.import_module(name)
         return {"result": self.new_handle(module)}
 
     def op_getattr(self, request):
@@ -133,12 +131,10 @@ class Worker:
         return {"result": self.encode(getattr(obj, request["name"]))}
 
     def op_len(self, request):
-        with forbidden(request.get("forbid", [])):
-            return {"result": int(len(self.lookup(request["obj"])))}
+        return {"result": int(len(self.lookup(request["obj"])))}
 
     def op_getitem(self, request):
-        with forbidden(request.get("forbid", [])):
-            return {"result": self.encode(self.lookup(request["obj"])[self.decode(request["key"])])}
+        return {"result": self.encode(self.lookup(request["obj"])[self.decode(request["key"])])}
 
     def op_setattr(self, request):
         setattr(self.lookup(request["obj"]), request["name"], self.decode(request["value"]))
@@ -161,18 +157,17 @@ class Worker:
         grad = request.get("grad")
         leaves = [a for a in protocol.tensors_in((args, kwargs)) if a.requires_grad and a.is_leaf]
         default_device = request.get("default_device")     # a device check's trap (see devices.py)
-        with forbidden(request.get("forbid", [])):
-            with torch.device(default_device) if default_device else contextlib.nullcontext():
-                result = fn(*args, **kwargs)
-            if grad is not None:
-                outputs = result
-                if isinstance(result, tuple):
-                    outputs = result[grad.get("output_index", 0)]
-                if type(outputs) is not torch.Tensor:
-                    raise TypeError(f"expected a tensor to differentiate, got {type(outputs).__name__}")
-                grad_outputs = self.decode(grad["grad_outputs"]) if grad.get("grad_outputs") else \
-                    torch.ones_like(outputs)     # d(sum of outputs)
-                _BACKWARD[0](outputs, grad_outputs)   # ours, even when the exercise forbids the public one
+        with torch.device(default_device) if default_device else contextlib.nullcontext():
+            result = fn(*args, **kwargs)
+        if grad is not None:
+            outputs = result
+            if isinstance(result, tuple):
+                outputs = result[grad.get("output_index", 0)]
+            if type(outputs) is not torch.Tensor:
+                raise TypeError(f"expected a tensor to differentiate, got {type(outputs).__name__}")
+            grad_outputs = self.decode(grad["grad_outputs"]) if grad.get("grad_outputs") else \
+                torch.ones_like(outputs)     # d(sum of outputs)
+            _BACKWARD[0](outputs, grad_outputs)   # the engine's own call: allowed where the public one is not
         reply = {"result": self.encode(result)}
         if grad is not None:
             reply["grads"] = [self.encode(a.grad) for a in leaves]
@@ -202,57 +197,21 @@ class Worker:
                            if b is not None]}
 
 
-@contextlib.contextmanager
-def forbidden(names):
-    """Replace each dotted API name with a function that raises ForbiddenAPIError, for one call."""
-    patched = []
+def guarded(guard, request: dict, handle) -> dict:
+    """Answer one request under the forbidden-API guard: armed (for good) by the first request that declares
+    forbidden APIs, refusing this request's set while it runs, failing it when learner code disarmed it."""
+    forbid = request.get("forbid") or []
+    if forbid:
+        guard.arm(guard.root)
+    guard.use(forbid)
     try:
-        for name in names:
-            owner, attr = _resolve_owner(name)
-            if owner is None:
-                continue
-            own = attr in vars(owner)          # inherited attributes are restored by deleting ours
-            original = vars(owner)[attr] if own else None
-            setattr(owner, attr, _raiser(name, getattr(owner, attr)))
-            patched.append((owner, attr, own, original))
-        yield
+        return handle(request)
     finally:
-        for owner, attr, own, original in reversed(patched):
-            if own:
-                setattr(owner, attr, original)
-            else:
-                delattr(owner, attr)
-
-
-def _resolve_owner(dotted: str):
-    parts = dotted.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        try:
-            for part in parts[cut:-1]:
-                obj = getattr(obj, part)
-            getattr(obj, parts[-1])
-        except AttributeError:
-            return None, None
-        return obj, parts[-1]
-    return None, None
-
-
-def _raiser(name: str, original=None):
-    message = f"{name} is forbidden in this exercise: the point is to build it yourself from simpler ops."
-    if isinstance(original, type):
-        # a class stays a class (so that `class Mine(nn.Linear)` still imports), but cannot be instantiated
-        def __new__(cls, *args, **kwargs):
-            raise ForbiddenAPIError(message)
-        return type(original.__name__, (original,), {"__new__": __new__, "__module__": original.__module__})
-
-    def forbidden_api(*args, **kwargs):
-        raise ForbiddenAPIError(message)
-    forbidden_api.__name__ = name.rsplit(".", 1)[-1]
-    return forbidden_api
+        guard.rest()
+        tampered = guard.tampering()
+        if tampered:     # replaces whatever the request raised: this is the failure to report
+            raise ForbiddenAPIError("the forbidden-API guard was switched off by your code (" + "; ".join(tampered)
+                                    + "): this request counts as failed, and the guard is armed again.")
 
 
 def describe_exception(exc: BaseException, root: str, display_root: str) -> dict:
@@ -319,6 +278,7 @@ def serve(root: str, display_root: str, read_fd: int, write_fd: int, *, threads:
     set_limits(memory_mb, cpu_seconds, file_mb, processes)
     FILE_LIMIT_MB = file_mb
     sys.path.insert(0, root)
+    GUARD.root = root
     worker = Worker(root, display_root)
     protocol.send(write_fd, {"ready": True, "torch": torch.__version__, "pid": os.getpid()})
     while True:
@@ -327,7 +287,7 @@ def serve(root: str, display_root: str, read_fd: int, write_fd: int, *, threads:
         except EOFError:
             os._exit(0)
         try:
-            reply = worker.handle(request)
+            reply = guarded(GUARD, request, worker.handle)
         except BaseException as exc:   # SystemExit, KeyboardInterrupt, pytest's Skipped: all are failures
             reply = {"error": describe_exception(exc, root, display_root)}
         try:

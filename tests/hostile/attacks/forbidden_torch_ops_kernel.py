@@ -1,0 +1,28 @@
+"""Hostile submission: attention through torch.ops.aten's math kernel instead of the forbidden public name."""
+ATTACK = "attention through torch.ops.aten._scaled_dot_product_attention_math"
+EXERCISE = "kernels"
+FAILS = ["test_attention", "test_no_forbidden_api"]
+PASSES = ["test_correlate", "test_adamw"]
+MESSAGE = "forbidden"
+
+import torch
+
+
+def attention(q, k, v):
+    return torch.ops.aten._scaled_dot_product_attention_math(q, k, v)[0]
+
+
+def correlate2d(x, w):
+    n, _, h, width = x.shape
+    o, _, kh, kw = w.shape
+    out = w.reshape(o, -1) @ torch.nn.functional.unfold(x, (kh, kw))
+    return out.reshape(n, o, h - kh + 1, width - kw + 1)
+
+
+def adamw_step(p, g, m, v, t, lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    b1, b2 = betas
+    p = p * (1 - lr * weight_decay)
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g * g
+    return p - lr * (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)).sqrt() + eps), m, v
+
