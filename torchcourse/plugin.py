@@ -233,7 +233,8 @@ class GradingPlugin:
     def ref(self, exercise):
         reference = self._reference()
         reference.default_timeout = 60.0
-        return reference.module(exercise.module)
+        # armed like the learner's worker, so that the guard's per-call cost is on both sides of a speed ratio
+        return reference.module(exercise.module, forbid=exercise.forbidden)
 
     @pytest.fixture
     def impl(self):

@@ -158,6 +158,7 @@ def _warm_up() -> None:
         # shape checks: ~490 modules, 2.5 s in every worker otherwise
         y = x * 2
         torch.autograd.backward(y, torch.ones_like(y))
+        _inventory()
     except Exception:   # noqa: BLE001 — a warm-up that fails costs nothing but time later
         pass
 
@@ -165,10 +166,24 @@ def _warm_up() -> None:
 def _preload(modules) -> None:
     """Import library modules here, once, so that every later worker inherits them (``torch._dynamo``, which
     the first optimizer in a process imports, costs about 3 s). Only torch modules: nothing of the course."""
+    fresh = False
     for name in modules:
         if isinstance(name, str) and (name == "torch" or name.startswith("torch.")) and name not in sys.modules:
             with contextlib.suppress(Exception):
                 importlib.import_module(name)
+                fresh = True
+    if fresh:
+        with contextlib.suppress(Exception):
+            _inventory(again=True)
+
+
+def _inventory(again: bool = False) -> None:
+    """The forbidden-API guard's inventory of library code, taken here once (no learner code exists in the
+    zygote), so that an armed worker skips its own gc walk; again after a preload brought new library code."""
+    from torchcourse.forbidden import GUARD
+    if again:
+        GUARD.library_code = {}
+    GUARD.prepare()
 
 
 def _monitor(spec: dict, request_fd: int, reply_fd: int, status_fd: int) -> None:
