@@ -159,6 +159,11 @@ class GradingPlugin:
         return self.learner
 
     @pytest.fixture
+    def tmp_path(self, request) -> Path:
+        """pytest's ``tmp_path``, in a folder the learner's worker can write too (its own /tmp is private)."""
+        return self.learner.shared_folder(request.node.name)
+
+    @pytest.fixture
     def learner_file(self, request) -> Path:
         return self._exercise(request).path_in(self.impl_root)
 

@@ -8,12 +8,14 @@ the judge.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 
 import torch
 
-from torchcourse import protocol, zygote
+from torchcourse import protocol, sandbox, zygote
 from torchcourse.sandbox import Limits, WorkerDied, WorkerProcess, WorkerTimeout
 
 DEFAULT_TIMEOUT = 20.0
@@ -104,6 +106,7 @@ class Implementation:
         self.modules: dict[tuple[str, tuple], Handle] = {}
         self.lock = threading.Lock()
         self.default_timeout = DEFAULT_TIMEOUT    # per call; the plugin sets each check's own
+        self._shared: str | None = None           # see shared_folder
 
     def start(self) -> Implementation:
         """Have a live worker (forked from the zygote in milliseconds, or started as a new process)."""
@@ -111,8 +114,19 @@ class Implementation:
             self._lose_worker()
         if self.worker is None:
             zygote.start()          # first use in this process: fork the zygote before anything is graded
-            self.worker = WorkerProcess(self.root, limits=self.limits, label=self.label)
+            if self._shared is None:
+                self._shared = sandbox.private_tempdir("shared")
+                sandbox.hand_to_worker(self._shared)
+            self.worker = WorkerProcess(self.root, limits=self.limits, label=self.label, shared_dir=self._shared)
         return self
+
+    def shared_folder(self, name: str) -> Path:
+        """A new, empty folder that this implementation's workers can write and the grading process can read
+        (a grader's ``tmp_path``: the worker's own ``/tmp`` is private to it). Removed by ``close``."""
+        self.start()
+        path = Path(tempfile.mkdtemp(prefix=f"{name[:40]}-", dir=self._shared))
+        sandbox.hand_to_worker(str(path))
+        return path
 
     def _lose_worker(self) -> None:
         self.worker.close()
@@ -123,6 +137,9 @@ class Implementation:
         if self.worker is not None:
             self.worker.close()
             self.worker = None
+        if self._shared is not None:
+            shutil.rmtree(self._shared, ignore_errors=True)
+            self._shared = None
 
     def request(self, message: dict, timeout: float | None = None) -> dict:
         timeout = timeout or self.default_timeout

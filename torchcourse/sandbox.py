@@ -180,6 +180,15 @@ def _protected_paths() -> list[str]:
     return sorted({p for p in paths if os.path.isdir(p)})
 
 
+def _readable_paths() -> list[str]:
+    """What a worker reads (Python and its libraries, the engine, the course's data): reachable even where
+    a folder above them is closed to other users."""
+    paths = [*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).resolve().parent),
+             *(os.path.join(root, "datasets") for root in _course_paths()),
+             *os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)]
+    return sorted({p for p in paths if p and os.path.isabs(p) and os.path.isdir(p)})
+
+
 HOME_PREFIX = "torchcourse-"
 
 
@@ -203,6 +212,13 @@ def sweep_stale_homes() -> list[str]:
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(entry.path)
     return removed
+
+
+def hand_to_worker(folder: str) -> None:
+    """Let a worker that runs as ``nobody`` (the grading process is root) write into ``folder``."""
+    if os.geteuid() == 0:
+        with contextlib.suppress(OSError):
+            os.chown(folder, zygote.NOBODY, zygote.NOBODY)
 
 
 @functools.cache
@@ -246,8 +262,9 @@ def copy_python_tree(src: Path, dst: Path) -> None:
 class WorkerProcess:
     """One running worker over a copy of ``root``; ``request`` sends a message and waits for the reply."""
 
-    def __init__(self, root: Path, *, limits: Limits = Limits(), label: str = "worker"):
+    def __init__(self, root: Path, *, limits: Limits = Limits(), label: str = "worker", shared_dir: str | None = None):
         self.display_root = str(root)
+        self.shared_dir = shared_dir        # a folder of the grading process the worker may write (see remote)
         self.limits = limits
         self.label = label
         _sweep_once()
@@ -299,7 +316,8 @@ class WorkerProcess:
         spec = {
             "code_root": self.code_root, "display_root": self.display_root, "home": self.scratch,
             "scratch_mb": self.limits.scratch_mb, "temp_dir": str(Path(tempfile.gettempdir()).resolve()),
-            "protected_paths": _protected_paths(),
+            "protected_paths": _protected_paths(), "readable_paths": _readable_paths(),
+            "shared_dir": self.shared_dir,
             "namespaces": not os.environ.get("TORCHCOURSE_NO_NAMESPACES"),
             "output": self.output_path, "env": _scrubbed_env(self.scratch), "course_paths": _course_paths(),
             "hidden_paths": _hidden_paths(self.limits.hidden, self.home),

@@ -271,6 +271,7 @@ def _confine(spec: dict, worker_uid: int | None) -> bool:
     if not _mount(b"none", b"/", None, MS_REC | MS_PRIVATE):
         return False
     code = os.open(spec["code_root"], os.O_PATH | os.O_DIRECTORY)
+    shared = os.open(spec["shared_dir"], os.O_PATH | os.O_DIRECTORY) if spec.get("shared_dir") else None
     for point in _mount_points():       # a mount that cannot be made read-only shows in the check at the end
         if point != "/proc" and not point.startswith("/proc/"):
             _mount(None, point.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | _kept_flags(point))
@@ -288,9 +289,50 @@ def _confine(spec: dict, worker_uid: int | None) -> bool:
     ok &= _mount(f"/proc/self/fd/{code}".encode(), spec["code_root"].encode(), None, MS_BIND)
     ok &= _mount(None, spec["code_root"].encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.close(code)
+    if shared is not None:      # the one folder the grading process reads too (files the grader asked for)
+        os.makedirs(spec["shared_dir"], exist_ok=True)
+        ok &= _mount(f"/proc/self/fd/{shared}".encode(), spec["shared_dir"].encode(), None, MS_BIND)
+        ok &= _mount(None, spec["shared_dir"].encode(), None,
+                     MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        os.close(shared)
     if worker_uid is not None:
         _give_scratch(spec, worker_uid)
+        ok &= _reach(spec.get("readable_paths", []))
     return bool(ok) and all(_read_only(path) for path in spec.get("protected_paths", []))
+
+
+def _reach(paths: list[str]) -> bool:
+    """Let an unprivileged worker read what it needs (Python, the engine, the data) where a folder above
+    it is closed to others (Python installed under ``/root``): that folder is covered by an empty
+    read-only tmpfs into which only the needed folders are bound, read-only, at their own paths."""
+    closed: dict[str, list[str]] = {}
+    for path in _outermost(paths):
+        top = next((a for a in _ancestors(path) if not os.stat(a).st_mode & 0o001), None)
+        if top is not None:
+            closed.setdefault(top, []).append(path)
+    ok = True
+    for top, inside in sorted(closed.items(), key=lambda item: item[0].count("/")):
+        fds = [os.open(path, os.O_PATH | os.O_DIRECTORY) for path in inside]
+        ok &= _mount(b"tmpfs", top.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=0755")
+        for path, fd in zip(inside, fds):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            ok &= _mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC)
+            ok &= _mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | _kept_flags(path))
+            os.close(fd)
+        ok &= _mount(None, top.encode(), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    return bool(ok)
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    """The existing folders among ``paths`` that are not inside another one of them."""
+    real = sorted({os.path.realpath(p) for p in paths if os.path.isdir(p)})
+    return [p for p in real if not any(p.startswith(q.rstrip("/") + "/") for q in real if q != p)]
+
+
+def _ancestors(path: str) -> list[str]:
+    """``/a/b/c`` -> ``["/a", "/a/b"]``: the folders above ``path``, outermost first."""
+    parts = path.strip("/").split("/")[:-1]
+    return ["/" + "/".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
 def _read_only(path: str) -> bool:
@@ -353,6 +395,8 @@ def _drop_privileges(mode: str | None) -> bool:
 def _give_scratch(spec: dict, uid: int) -> None:
     """The worker, running as ``uid``, owns its scratch folder and can reach its code (read-only)."""
     os.chown(spec["home"], uid, uid)
+    if spec.get("shared_dir"):
+        os.chown(spec["shared_dir"], uid, uid)
     for parent in {os.path.dirname(spec["home"]), os.path.dirname(spec["code_root"])}:
         os.chmod(parent, 0o711)
 
