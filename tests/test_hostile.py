@@ -4,9 +4,12 @@ and are graded against a two-exercise fixture course (tests/hostile/course)."""
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -15,10 +18,16 @@ from torchcourse import config
 from torchcourse.runner import grade
 
 HERE = Path(__file__).parent / "hostile"
+ROOT = HERE.parent.parent
 ATTACKS = sorted((HERE / "attacks").glob("*.py"))
 # attacks that sabotage the learner's own other exercise (same learner, same worker): no claim about it
 SPOILS_OTHER_EXERCISE = {"patch_worker_encoder"}
 NEEDS_NAMESPACES = {"kill_parent", "kill_grader_by_scan", "read_reference_file", "many_files_fill"}
+# attacks that only fail where workers get every protection (no privilege, read-only filesystem, private /tmp)
+NEEDS_PROTECTION = {"unmount_hidden_reference", "escape_through_user_namespace", "regain_root",
+                    "forge_progress_state", "append_to_engine", "pth_into_site_packages", "other_workers_code_copy",
+                    "fill_tmp_and_shm", "overwrite_classmates", "read_reference_file", "import_reference"}
+ANSWER_WITHIN_S = 120          # a generous bound on one attack's whole grading run (budgets make it short)
 
 
 def namespaces_available() -> bool:
@@ -53,6 +62,88 @@ def processes_mentioning(text: str) -> list[int]:
     return found
 
 
+@functools.cache
+def missing_protections() -> list[str]:
+    from torchcourse import sandbox
+    return sandbox.missing_protections(sandbox.probe_protections())
+
+
+def skip_unless_possible(stem: str) -> None:
+    if stem in NEEDS_NAMESPACES and not namespaces_available():
+        pytest.skip("without PID and mount namespaces a learner can signal the grading process and read files")
+    if stem in NEEDS_PROTECTION and missing_protections():
+        pytest.skip(f"workers here lack: {', '.join(missing_protections())} (needs root or user namespaces)")
+
+
+class Leftovers:
+    """What a run may leave behind, taken before and compared after: files in the shared temporary folders,
+    the checkout's tracked files, the Python environment's startup files, and our processes."""
+
+    def __init__(self):
+        self.before = self.take()
+
+    @staticmethod
+    def take() -> dict:
+        import sysconfig
+        site = Path(sysconfig.get_paths()["purelib"])
+        return {
+            "temp": {str(p) for folder in ("/tmp", "/dev/shm", "/var/tmp") for p in Path(folder).glob("*")
+                     if p.name.startswith((f"torchcourse-{os.getpid()}-", "hostile")) or _owned_by_nobody(p)},
+            "checkout": subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", "torchcourse",
+                                        "graders", "solutions", "course.toml", ".course"], cwd=ROOT,
+                                       capture_output=True, text=True).stdout,
+            "venv": sorted(p.name for p in site.glob("*.pth")),
+            "processes": set(descendants(os.getpid())),
+        }
+
+    def assert_nothing_new(self, what: str) -> None:
+        deadline = time.monotonic() + 10                 # a killed worker's namespace takes a moment to go
+        while True:
+            after = self.take()
+            new = {key: (after[key] - self.before[key]) if isinstance(after[key], set) else after[key]
+                   for key in after if after[key] != self.before[key]}
+            new = {k: v for k, v in new.items() if v}
+            if not new or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        for pid in new.get("processes", ()):
+            new.setdefault("what", []).append(_describe(pid))
+        assert not new, f"{what} left something behind: {new}"
+
+
+def _describe(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return f"{pid}: {stat.split(')')[0]}) state {stat.rsplit(')', 1)[1].split()[0]}"
+    except OSError:
+        return f"{pid}: gone"
+
+
+def _owned_by_nobody(path: Path) -> bool:
+    try:
+        return path.lstat().st_uid == 65534
+    except OSError:
+        return False
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children ...)."""
+    parents = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(f"/proc/{entry.name}/stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, frontier = [], [pid]
+    while frontier:
+        below = [p for p, parent in parents.items() if parent in frontier]
+        found += below
+        frontier = below
+    return found
+
+
 def test_catalogue_is_large_enough():
     assert len(ATTACKS) >= 30
 
@@ -62,6 +153,7 @@ def reference():
     """One clean reference worker for every attack's speed check (it is ours: sharing it is safe)."""
     from torchcourse.remote import Implementation
     impl = Implementation(HERE / "course" / "solutions", label="reference")
+    impl.start().worker.wait_ready()          # running before any attack: it is not an attack's leftover
     yield impl
     impl.close()
 
@@ -69,8 +161,8 @@ def reference():
 @pytest.mark.parametrize("attack", ATTACKS, ids=[p.stem for p in ATTACKS])
 def test_attack_fails_honestly(attack, tmp_path, reference):
     meta = metadata(attack)
-    if attack.stem in NEEDS_NAMESPACES and not namespaces_available():
-        pytest.skip("without PID and mount namespaces a learner can signal the grading process and read files")
+    skip_unless_possible(attack.stem)
+    leftovers = Leftovers()
     course = config.load(HERE / "course")
     chapter = course.chapter("ch00")
     root = tmp_path / "submission"
@@ -79,7 +171,9 @@ def test_attack_fails_honestly(attack, tmp_path, reference):
     shutil.copyfile(attack, root / chapter.dir / "scale.py")
     shutil.copyfile(course.solutions_dir / chapter.dir / "double.py", root / chapter.dir / "double.py")
 
+    started = time.monotonic()
     run = grade(course, chapter, root, reference=reference)
+    assert time.monotonic() - started < ANSWER_WITHIN_S, f"{attack.stem}: no answer within {ANSWER_WITHIN_S} s"
 
     scale, double = run.exercises
     checks = {c.name: c for c in scale.checks}
@@ -99,6 +193,7 @@ def test_attack_fails_honestly(attack, tmp_path, reference):
         assert double.passed, f"{attack.stem} spoiled the other exercise: {double.checks}"
     assert len(str(run.to_dict())) < 200_000          # no flood reaches the report
     assert processes_mentioning(str(root)) == []      # nothing the submission started outlives grading
+    leftovers.assert_nothing_new(attack.stem)
 
 
 def test_without_namespaces_leftover_processes_are_still_killed(tmp_path, reference, monkeypatch):

@@ -19,7 +19,7 @@ import torch
 
 from torchcourse import config as course_config
 from torchcourse.grading import CheckInfo, _Context
-from torchcourse.remote import Implementation, LearnerError
+from torchcourse.remote import Implementation, LearnerError, check_budget, exercise_budget
 from torchcourse.sandbox import Limits
 
 NO_GPU = "no CUDA device on this machine: GPU checks run where a GPU is present"
@@ -134,6 +134,8 @@ class GradingPlugin:
         if info.gpu and not torch.cuda.is_available():     # before any other fixture can fail the check
             pytest.skip(NO_GPU)
         self.learner.default_timeout = info.timeout or exercise.timeout
+        self.learner.budget.start_check(check_budget(self.learner.default_timeout), exercise.key,
+                                        exercise_budget(exercise.timeout))
         _Context.exercise = exercise
         _Context.learner_file = exercise.path_in(self.impl_root)
         yield

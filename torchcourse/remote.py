@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import torch
@@ -19,6 +20,56 @@ from torchcourse import protocol, sandbox, zygote
 from torchcourse.sandbox import Limits, WorkerDied, WorkerProcess, WorkerTimeout
 
 DEFAULT_TIMEOUT = 20.0
+
+
+def check_budget(call_timeout: float) -> float:
+    """Default wall-clock budget of one check's learner calls together: one and a half calls at the check's
+    per-call timeout (ch05's ``fit`` trains for up to 45 s in one call of a 90 s timeout: 135 s)."""
+    return 1.5 * call_timeout
+
+
+def exercise_budget(call_timeout: float) -> float:
+    """Default wall-clock budget of one exercise's learner calls, all its checks together: three calls at
+    the exercise's per-call timeout (ch10, 20 s per call: 60 s per exercise; ch04's optimizers: 180 s)."""
+    return 3.0 * call_timeout
+
+
+class Budget:
+    """Wall-clock budgets for the learner's calls: one per check and one per exercise.
+
+    Each call gets ``min(its own timeout, what is left of the check's budget, what is left of the
+    exercise's)``, and the time it took is charged to both, so code that sleeps just under every deadline
+    cannot keep a run going: once an exercise's budget is spent its remaining checks fail at once. Only
+    time spent waiting for the learner's worker counts (never the judge's or the reference's). Unlimited
+    until ``start_check`` is called.
+    """
+
+    def __init__(self):
+        self.check: tuple[str, float] | None = None     # (what, seconds) of the running check's budget
+        self.check_left = float("inf")
+        self.exercise: tuple[str, float] | None = None
+        self.exercise_left: dict[str, float] = {}
+
+    def start_check(self, seconds: float, exercise: str, exercise_seconds: float) -> None:
+        self.check, self.check_left = ("this check's", seconds), seconds
+        self.exercise = (exercise, exercise_seconds)
+        self.exercise_left.setdefault(exercise, exercise_seconds)
+
+    def allow(self, timeout: float) -> tuple[float, str | None]:
+        """The timeout for the next call, and the budget that set it (None: the call's own timeout)."""
+        left, which = timeout, None
+        if self.check is not None and self.check_left < left:
+            left, which = self.check_left, f"{self.check[0]} time budget ({self.check[1]:g} s for all its calls)"
+        if self.exercise is not None:
+            name, seconds = self.exercise
+            if self.exercise_left[name] < left:
+                left, which = self.exercise_left[name], f"the time budget of {name} ({seconds:g} s for all its checks)"
+        return max(left, 0.0), which
+
+    def spend(self, seconds: float) -> None:
+        self.check_left -= seconds
+        if self.exercise is not None:
+            self.exercise_left[self.exercise[0]] -= seconds
 
 
 class LearnerError(AssertionError):
@@ -107,6 +158,7 @@ class Implementation:
         self.lock = threading.Lock()
         self.default_timeout = DEFAULT_TIMEOUT    # per call; the plugin sets each check's own
         self._shared: str | None = None           # see shared_folder
+        self.budget = Budget()                    # the plugin starts each check's (see Budget)
 
     def start(self) -> Implementation:
         """Have a live worker (forked from the zygote in milliseconds, or started as a new process)."""
@@ -142,14 +194,22 @@ class Implementation:
             self._shared = None
 
     def request(self, message: dict, timeout: float | None = None) -> dict:
-        timeout = timeout or self.default_timeout
+        timeout, budget = self.budget.allow(timeout or self.default_timeout)
+        if timeout <= 0:
+            raise LearnerCrash(f"not run: your code already used up {budget}", timed_out=True)
         with self.lock:
             self.start()
+            started = time.monotonic()
             try:
                 reply = self.worker.request(message, timeout)
             except WorkerDied as e:
                 self._lose_worker()
-                raise LearnerCrash(e.reason, e.output_tail, isinstance(e, WorkerTimeout)) from None
+                reason = e.reason
+                if isinstance(e, WorkerTimeout) and budget:
+                    reason = f"{reason.split(' (')[0]}: that was all that was left of {budget}"
+                raise LearnerCrash(reason, e.output_tail, isinstance(e, WorkerTimeout)) from None
+            finally:
+                self.budget.spend(time.monotonic() - started)
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {"message": str(reply["error"])}
             raise LearnerError(str(err.get("type", "Error")), str(err.get("message", "")), err.get("where"),

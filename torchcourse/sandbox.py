@@ -146,6 +146,18 @@ def isolation() -> str:
     return "; ".join(have + ["own session and resource limits"])
 
 
+def probe_protections() -> dict[str, bool]:
+    """Start one worker (it runs no learner code) to learn which protections workers get on this machine."""
+    with tempfile.TemporaryDirectory(prefix=f"{HOME_PREFIX}{os.getpid()}-probe-") as empty:
+        zygote.start()
+        worker = WorkerProcess(Path(empty), label="probe")
+        try:
+            worker.wait_ready()
+            return dict(worker.protections)
+        finally:
+            worker.close()
+
+
 def _record_protections(got: dict) -> None:
     _last_protections.clear()
     _last_protections.update({name: bool(got.get(name)) for name in PROTECTIONS})
