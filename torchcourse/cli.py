@@ -287,7 +287,7 @@ def cmd_grade(args) -> int:
         raise UsageError("--jobs must be at least 1")
     try:
         records, wall = batch.grade_submissions(course, chapter, submissions, exercises=exercises, jobs=args.jobs,
-                                                timeout=args.timeout)
+                                                timeout=args.timeout, unprotected=args.unprotected or None)
     except batch.BatchError as e:
         raise EnvironmentProblem(str(e)) from None
     per = wall / len(records)
@@ -326,6 +326,13 @@ def cmd_nbgrader(args) -> int:
             out.print(f"nbgrader course ready in {args.dir}: cd there and run `nbgrader generate_assignment "
                       f"{chapters[0].id}`; grade with `course nbgrader autograde {chapters[0].id} --dir {args.dir}`")
             return EXIT_OK
+        from torchcourse import sandbox
+        if args.unprotected:
+            os.environ["TORCHCOURSE_UNPROTECTED"] = "1"        # read by batch.grade_submissions
+        try:
+            sandbox.require_protection()                        # refuse before nbgrader touches the gradebook
+        except sandbox.Unprotected as e:
+            raise EnvironmentProblem(str(e)) from None
         report = nbg.autograde(course, Path(args.dir), args.assignment, students=args.student, jobs=args.jobs,
                                execute=args.execute, run_nbgrader=not args.skip_nbgrader, out=out)
     except nbg.NbgraderMissing as e:
@@ -414,6 +421,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--out", help="gradebook folder (default: gradebook-CHAPTER); never inside SUBMISSIONS")
     g.add_argument("--gradescope", action="store_true", help="also write a Gradescope results.json per student")
     g.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per submission (default 900)")
+    g.add_argument("--unprotected", action="store_true",
+                   help="grade even where workers lack a protection (see `course doctor`); noted in the gradebook")
     g.set_defaults(fn=cmd_grade)
 
     nb = sub.add_parser("nbgrader", help="instructors: build an nbgrader course and grade it outside the kernel")
@@ -434,6 +443,8 @@ def parser() -> argparse.ArgumentParser:
                      help="let nbgrader also execute the notebooks in a kernel (slower; never decides the score)")
     nba.add_argument("--skip-nbgrader", action="store_true",
                      help="do not run `nbgrader autograde` (it was run already): only grade and write scores")
+    nba.add_argument("--unprotected", action="store_true",
+                     help="grade even where workers lack a protection (see `course doctor`)")
     nba.set_defaults(fn=cmd_nbgrader)
 
     gs = sub.add_parser("gradescope", help="instructors: a Gradescope autograder bundle")

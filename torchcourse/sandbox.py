@@ -158,6 +158,25 @@ def probe_protections() -> dict[str, bool]:
             worker.close()
 
 
+class Unprotected(Exception):
+    """Workers here lack protections that grading other people's code needs (batch or classroom grading)."""
+
+
+def require_protection(unprotected: bool | None = None) -> list[str]:
+    """Refuse (``Unprotected``) to grade other people's code where workers lack a protection, unless the
+    instructor asked for it explicitly: ``unprotected`` True, or None and ``TORCHCOURSE_UNPROTECTED=1`` set
+    (``course grade --unprotected``). Returns the protections that are missing (graded without them)."""
+    missing = missing_protections(probe_protections())
+    if unprotected is None:
+        unprotected = os.environ.get("TORCHCOURSE_UNPROTECTED") == "1"
+    if missing and not unprotected:
+        lines = "\n".join(f"  - {PROTECTIONS[name][0]}: without it, {PROTECTIONS[name][1]}" for name in missing)
+        raise Unprotected(f"refusing to grade submissions: the workers on this machine lack\n{lines}\n"
+                          f"Run as root or where user namespaces are allowed (`course doctor` shows what is missing), "
+                          f"or pass --unprotected (TORCHCOURSE_UNPROTECTED=1) to grade anyway.")
+    return missing
+
+
 def _record_protections(got: dict) -> None:
     _last_protections.clear()
     _last_protections.update({name: bool(got.get(name)) for name in PROTECTIONS})
