@@ -323,6 +323,15 @@ def _reach(paths: list[str]) -> bool:
     return bool(ok)
 
 
+def _others_can_read(paths: list[str]) -> bool:
+    """Whether a user other than the owner can reach and read every folder in ``paths``."""
+    try:
+        return all(os.stat(a).st_mode & 0o001 for p in _outermost(paths) for a in _ancestors(p)) and \
+            all(os.stat(p).st_mode & 0o005 == 0o005 for p in _outermost(paths))
+    except OSError:
+        return False
+
+
 def _outermost(paths: list[str]) -> list[str]:
     """The existing folders among ``paths`` that are not inside another one of them."""
     real = sorted({os.path.realpath(p) for p in paths if os.path.isdir(p)})
@@ -432,9 +441,12 @@ def _worker(spec: dict, request_fd: int, reply_fd: int, status_fd: int, out: int
         for sig in (signal.SIGTERM, signal.SIGALRM, signal.SIGCHLD, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        if mode is None and os.geteuid() == 0:
-            _give_scratch(spec, NOBODY)
-        protections["unprivileged"] = _drop_privileges(mode)
+        if mode is None and os.geteuid() == 0 and not _others_can_read(spec.get("readable_paths", [])):
+            protections["unprivileged"] = False     # without a mount namespace, nobody could not even import
+        else:
+            if mode is None and os.geteuid() == 0:
+                _give_scratch(spec, NOBODY)
+            protections["unprivileged"] = _drop_privileges(mode)
         os.chdir(spec["home"])
         os.environ.clear()
         os.environ.update(spec["env"])
