@@ -88,7 +88,8 @@ class Leftovers:
         site = Path(sysconfig.get_paths()["purelib"])
         return {
             "temp": {str(p) for folder in ("/tmp", "/dev/shm", "/var/tmp") for p in Path(folder).glob("*")
-                     if p.name.startswith((f"torchcourse-{os.getpid()}-", "hostile")) or _owned_by_nobody(p)},
+                     if p.name.startswith((f"torchcourse-{os.getpid()}-", "hostile")) or _owned_by_nobody(p)
+                     or _stale_home(p)},
             "checkout": subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", "torchcourse",
                                         "graders", "solutions", "course.toml", ".course"], cwd=ROOT,
                                        capture_output=True, text=True).stdout,
@@ -119,6 +120,12 @@ def _describe(pid: int) -> str:
         return f"{pid}: gone"
 
 
+def _stale_home(path: Path) -> bool:
+    """A ``torchcourse-<pid>-*`` folder whose process is gone (another grading process's leftover)."""
+    m = re.match(r"torchcourse-(\d+)-", path.name)
+    return bool(m) and not Path(f"/proc/{m.group(1)}").exists()
+
+
 def _owned_by_nobody(path: Path) -> bool:
     try:
         return path.lstat().st_uid == 65534
@@ -127,13 +134,14 @@ def _owned_by_nobody(path: Path) -> bool:
 
 
 def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (children, their children ...)."""
+    """Every live process below ``pid`` (children, their children ...; a zombie is dead already)."""
     parents = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                stat = Path(f"/proc/{entry.name}/stat").read_text()
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+                state, parent = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+                if state != "Z":
+                    parents[int(entry.name)] = int(parent)
             except (OSError, IndexError, ValueError):
                 pass
     found, frontier = [], [pid]
@@ -201,3 +209,60 @@ def test_without_namespaces_leftover_processes_are_still_killed(tmp_path, refere
     left behind, setsid() or not."""
     monkeypatch.setenv("TORCHCOURSE_NO_NAMESPACES", "1")
     test_attack_fails_honestly(HERE / "attacks" / "setsid_fork_swarm.py", tmp_path, reference)
+
+
+BATCH_ATTACKS = ["unmount_hidden_reference", "escape_through_user_namespace", "regain_root", "forge_progress_state",
+                 "append_to_engine", "pth_into_site_packages", "other_workers_code_copy", "overwrite_classmates",
+                 "fill_tmp_and_shm"]
+
+
+def test_privilege_attacks_in_batch_grading(tmp_path):
+    """The same attacks as classmates in one `course grade` batch: each gets its honest score, the honest
+    student graded after them (one process, in order) gets full marks, no submission changes, and nothing
+    is left behind."""
+    from torchcourse.classroom import batch
+    if missing_protections():
+        pytest.skip(f"workers here lack: {', '.join(missing_protections())}")
+    course = config.load(HERE / "course")
+    chapter = course.chapter("ch00")
+    subs, solutions = tmp_path / "submissions", course.solutions_dir / chapter.dir
+    for name in [*BATCH_ATTACKS, "zz_honest"]:
+        (subs / name).mkdir(parents=True)
+        shutil.copyfile(HERE / "attacks" / f"{name}.py" if name != "zz_honest" else solutions / "scale.py",
+                        subs / name / "scale.py")
+        shutil.copyfile(solutions / "double.py", subs / name / "double.py")
+    before = {str(p): p.read_bytes() for p in subs.rglob("*") if p.is_file()}
+    leftovers = Leftovers()
+
+    records, _ = batch.grade_submissions(course, chapter, batch.discover(subs, course, chapter, chapter.exercises),
+                                         jobs=1, progress=False)
+
+    by_student = {r["student"]: r for r in records}
+    assert by_student["zz_honest"]["score"] == 20, by_student["zz_honest"]["run"]
+    for name in BATCH_ATTACKS:
+        scale, double = by_student[name]["run"]["exercises"]
+        checks = {c["name"]: c for c in scale["checks"]}
+        expected = metadata(HERE / "attacks" / f"{name}.py")
+        for check in ("test_values", "test_dtype") if expected["FAILS"] else ():
+            assert checks[check]["outcome"] == "failed", f"{name}: {check} {checks[check]}"
+        for check in expected["PASSES"]:
+            assert checks[check]["outcome"] == "passed", f"{name}: honest part {check}: {checks[check]['message']}"
+        assert double["score"] == 10, f"{name} lost its correct exercise: {double['checks']}"
+    assert {str(p): p.read_bytes() for p in subs.rglob("*") if p.is_file()} == before
+    leftovers.assert_nothing_new("batch grading")
+
+
+def test_batch_refuses_unprotected_workers(tmp_path, monkeypatch):
+    """Where workers would lack a protection, `course grade` refuses unless --unprotected is given."""
+    from torchcourse import sandbox
+    from torchcourse.classroom import batch
+    monkeypatch.setattr(sandbox, "probe_protections", lambda: {"namespaces": True, "filesystem": False,
+                                                              "unprivileged": True})
+    monkeypatch.delenv("TORCHCOURSE_UNPROTECTED", raising=False)
+    course = config.load(HERE / "course")
+    chapter = course.chapter("ch00")
+    (tmp_path / "alice").mkdir()
+    subs = batch.discover(tmp_path, course, chapter, chapter.exercises)
+    with pytest.raises(batch.BatchError, match="(?s)refusing to grade.*read-only filesystem.*--unprotected"):
+        batch.grade_submissions(course, chapter, subs, progress=False)
+    assert sandbox.require_protection(unprotected=True) == ["filesystem"]
