@@ -123,6 +123,13 @@ class LearnerCrash(LearnerError):
         return text
 
 
+class BudgetSpent(LearnerCrash):
+    """The check's or the exercise's time budget is used up: the call was not even sent."""
+
+    def __init__(self, budget: str):
+        super().__init__(f"not run: your code already used up {budget}", timed_out=True)
+
+
 class ImportFailed(LearnerError):
     """The learner's module could not be imported; recorded once and reported by every check that needs it."""
 
@@ -197,7 +204,7 @@ class Implementation:
     def request(self, message: dict, timeout: float | None = None) -> dict:
         timeout, budget = self.budget.allow(timeout or self.default_timeout)
         if timeout <= 0:
-            raise LearnerCrash(f"not run: your code already used up {budget}", timed_out=True)
+            raise BudgetSpent(budget)
         with self.lock:
             self.start()
             started = time.monotonic()
@@ -226,6 +233,8 @@ class Implementation:
             return self.modules[key]
         try:
             reply = self.request({"op": "import", "module": name, "forbid": list(forbid)}, timeout)
+        except BudgetSpent:
+            raise                   # not a verdict on the import: a later check (its own budget) tries again
         except LearnerCrash as e:
             self.import_errors[name] = ImportFailed(e.type, e.message, None, "", e.output)
             raise self.import_errors[name] from None
