@@ -123,8 +123,19 @@ def cmd_check(args) -> int:
         if not torch.cuda.is_available():
             raise EnvironmentProblem("--device cuda: no CUDA device is visible here (`course doctor` says why); "
                                      "without --device, GPU checks are skipped with a reason")
+    from torchcourse import sandbox
+    if args.classroom:                  # someone else's code (Gradescope's run_autograder): protected, or told so
+        try:
+            sandbox.require_protection(args.unprotected or None)
+        except sandbox.Unprotected as e:
+            raise EnvironmentProblem(str(e)) from None
     run = grade(course, chapter, impl_root, exercises=exercises, gpu=args.device != "cpu")
     show_run(run, out, lang, verbose=args.verbose)
+    missing = sandbox.missing_protections(run.environment["sandbox"]) if run.environment.get("sandbox") else []
+    if missing:
+        without = "; ".join(sandbox.PROTECTIONS[name][0] for name in missing)
+        out.print(f"[yellow]note:[/yellow] your code ran without {without} (fine for your own code; `course doctor` "
+                  f"says why)")
     if impl_root == course.exercises_dir:
         state = _state(course)
         for ex in run.exercises:
@@ -350,7 +361,7 @@ def cmd_gradescope(args) -> int:
     course, out = _course(args), _out()
     chapter = course.chapter(args.chapter)
     try:
-        path = gradescope.bundle(course, chapter, Path(args.out))
+        path = gradescope.bundle(course, chapter, Path(args.out), unprotected=args.unprotected)
     except OSError as e:
         raise EnvironmentProblem(f"cannot write {args.out}: {e.strerror or e}") from None
     out.print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
@@ -377,6 +388,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--json", metavar="FILE", help="write machine-readable results")
     c.add_argument("--junit", metavar="FILE", help="write JUnit XML")
     c.add_argument("--gradescope", metavar="FILE", help="write Gradescope results.json")
+    c.add_argument("--classroom", action="store_true",
+                   help="grading someone else's code: refuse where workers lack a protection (`course doctor`)")
+    c.add_argument("--unprotected", action="store_true", help="with --classroom: grade anyway")
     c.add_argument("-v", "--verbose", action="store_true", help="show messages of passed checks too")
     c.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="GPU checks: auto (run where CUDA exists), cpu (skip them), cuda (require a GPU)")
@@ -452,6 +466,8 @@ def parser() -> argparse.ArgumentParser:
     gsb = gssub.add_parser("bundle", help="autograder.zip (setup.sh, run_autograder) for one chapter")
     gsb.add_argument("chapter")
     gsb.add_argument("out", help="the zip file to write")
+    gsb.add_argument("--unprotected", action="store_true",
+                     help="let run_autograder grade even where Gradescope's workers lack a protection")
     gsb.set_defaults(fn=cmd_gradescope)
 
     d = sub.add_parser("dev", help="authors' tools")

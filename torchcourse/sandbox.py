@@ -117,11 +117,11 @@ def _isolation_prefix() -> tuple[str, ...]:
 PROTECTIONS = {      # what a worker can be given, and what its absence lets learner code do
     "namespaces": ("own PID, network and IPC namespaces",
                    "learner code can see and signal other processes, and reach the network"),
-    "filesystem": ("read-only filesystem, course folders hidden, private /tmp and /dev/shm",
+    "filesystem": ("a read-only filesystem with the course's folders hidden and a private /tmp and /dev/shm",
                    "learner code can read the reference solutions and graders, and change the course, its "
                    "engine or the Python environment for later runs"),
-    "unprivileged": ("no privilege of the grading process (uid nobody, or a user namespace without "
-                     "capabilities)", "learner code runs with the grading process's own user and rights"),
+    "unprivileged": ("an unprivileged user (nobody, or a user namespace without capabilities)",
+                     "learner code runs with the grading process's own user and rights"),
 }
 _last_protections: dict[str, bool] = {}
 
