@@ -241,7 +241,7 @@ def _unshare() -> str | None:
         return None
     flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS
     if os.geteuid() == 0 and libc.unshare(flags) == 0:
-        return "root"
+        return "root" if _nobody_exists() else "user"     # root of a user namespace without nobody: as a user
     uid, gid = os.getuid(), os.getgid()
     if libc.unshare(CLONE_NEWUSER | flags) != 0:
         return None
@@ -252,6 +252,18 @@ def _unshare() -> str | None:
     except OSError:
         pass
     return "user"
+
+
+def _nobody_exists() -> bool:
+    """Whether uid and gid ``NOBODY`` are mapped in this user namespace (always, outside containers)."""
+    def mapped(kind: str) -> bool:
+        try:
+            with open(f"/proc/self/{kind}_map") as f:
+                ranges = [tuple(map(int, line.split())) for line in f if line.strip()]
+        except (OSError, ValueError):
+            return False
+        return any(inside <= NOBODY < inside + count for inside, _, count in ranges)
+    return mapped("uid") and mapped("gid")
 
 
 def _mount(source: bytes | None, target: bytes, fstype: bytes | None, flags: int, data: bytes | None = None) -> bool:
@@ -441,7 +453,8 @@ def _worker(spec: dict, request_fd: int, reply_fd: int, status_fd: int, out: int
         for sig in (signal.SIGTERM, signal.SIGALRM, signal.SIGCHLD, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        if mode is None and os.geteuid() == 0 and not _others_can_read(spec.get("readable_paths", [])):
+        if mode is None and os.geteuid() == 0 and not (_nobody_exists() and
+                                                       _others_can_read(spec.get("readable_paths", []))):
             protections["unprivileged"] = False     # without a mount namespace, nobody could not even import
         else:
             if mode is None and os.geteuid() == 0:
