@@ -1,5 +1,5 @@
 """Hostile submission: correct, but fills /tmp and /dev/shm at import, to leave hundreds of MiB behind."""
-ATTACK = "is correct, but writes 200 MiB into /tmp, 30 MiB into /dev/shm and 40 MiB into /var/tmp that would stay after the run"
+ATTACK = "is correct, but writes 100 MiB into /tmp, 30 MiB into /dev/shm and 40 MiB into /var/tmp that would stay after the run"
 FAILS = []
 PASSES = ['test_values', 'test_dtype', 'test_gradient']
 MESSAGE = ''
@@ -7,7 +7,7 @@ MESSAGE = ''
 import torch
 
 _chunk = b"\0" * (1 << 20)
-for _folder, _mib in (("/tmp", 200), ("/dev/shm", 30), ("/var/tmp", 40)):
+for _folder, _mib in (("/tmp", 100), ("/dev/shm", 30), ("/var/tmp", 40)):
     for _i in range(_mib // 8):
         try:
             with open(f"{_folder}/hostile-fill-{_i}.bin", "wb") as _f:
