@@ -141,6 +141,10 @@ def test_gradescope_bundle(course, tmp_path):
     assert not any(n.startswith("course/graders/ch01") for n in names)
     assert mode & 0o111
     assert "check ch10 --impl" in run and "--gradescope" in run and "/autograder/results/results.json" in run
+    assert "--classroom" in run and "--unprotected" not in run       # refuses unprotected workers by default
+    assert course_main(["--root", str(ROOT), "gradescope", "bundle", "ch10", str(out), "--unprotected"]) == 0
+    with zipfile.ZipFile(out) as zf:
+        assert "--classroom --unprotected" in zf.read("run_autograder").decode()
 
 
 def test_gradescope_staging_and_error_results(course, tmp_path):

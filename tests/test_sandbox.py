@@ -1,7 +1,12 @@
 """The worker and its handles, below the graders: what crosses, what is enforced, what survives a crash."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -151,3 +156,114 @@ def test_workers_are_forked_from_the_zygote(remote):
         pytest.skip("no zygote on this platform: workers start as new processes")
     assert time.perf_counter() - start < 5
     assert impl.lib("torch").get_num_threads() == 1
+
+
+# ---------------------------------------------------------------- privilege, filesystem, budgets, leftovers
+
+def _fully_protected() -> bool:
+    from torchcourse import sandbox
+    return not sandbox.missing_protections(sandbox.probe_protections())
+
+
+needs_protection = pytest.mark.skipif("not _fully_protected()",
+                                      reason="workers here lack a protection (needs root or user namespaces)")
+
+
+@needs_protection
+def test_worker_holds_no_privilege(remote):
+    status = remote(DEMO).lib("builtins").open("/proc/self/status").read()
+    fields = dict(line.split(":", 1) for line in status.splitlines())
+    assert fields["CapEff"].strip() == fields["CapPrm"].strip() == fields["CapBnd"].strip() == "0" * 16
+    assert fields["NoNewPrivs"].strip() == "1"
+    if os.geteuid() == 0:
+        assert fields["Uid"].split()[0] == "65534"
+
+
+@needs_protection
+def test_worker_cannot_write_outside_its_scratch(remote):
+    import torchcourse
+    impl = remote(DEMO)
+    os_mod, shutil_mod = impl.lib("os"), impl.lib("shutil")
+    engine = str(Path(torchcourse.__file__).parent)
+    for folder in (engine, sys.prefix, str(Path(engine).parent), "/var/tmp"):
+        assert os_mod.access(folder, os.W_OK) is False or os_mod.statvfs(folder).f_flag & 1, folder
+    own = {os_mod.path.basename(os_mod.path.dirname(os_mod.getcwd())), os.path.basename(impl._shared)}
+    assert set(os_mod.listdir("/tmp")) <= own                 # its own home and shared folder, nobody else's
+    assert os_mod.listdir("/dev/shm") == []
+    assert shutil_mod.disk_usage("/tmp")[0] <= 300 * 1024 * 1024              # size-capped
+    with pytest.raises(LearnerError, match="Read-only|Permission"):
+        impl.lib("builtins").open(os.path.join(engine, "hostile-probe"), "w")
+
+
+@needs_protection
+def test_worker_code_copy_is_read_only(remote):
+    impl = remote(DEMO)
+    impl.module("ch00_demo.m")
+    path = impl.lib("ch00_demo.m").attr("__file__")
+    with pytest.raises(LearnerError, match="Read-only|Permission"):
+        impl.lib("builtins").open(path, "a")
+
+
+def test_shared_folder_is_written_there_and_read_here(remote):
+    impl = remote(DEMO)
+    folder = impl.shared_folder("test")
+    impl.lib("pathlib").Path(str(folder / "out.txt")).write_text("from the worker")
+    assert (folder / "out.txt").read_text() == "from the worker"
+    shared = impl._shared
+    impl.close()
+    assert not os.path.exists(shared)
+
+
+def test_stale_homes_are_swept_and_live_ones_kept(tmp_path, monkeypatch):
+    from torchcourse import sandbox
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"torchcourse-{dead.pid}-learner-x"
+    (stale / "code").mkdir(parents=True)
+    live = tmp_path / f"torchcourse-{os.getpid()}-learner-y"
+    live.mkdir()
+    other = tmp_path / "torchcourse-not-ours"
+    other.mkdir()
+    assert sandbox.sweep_stale_homes() == [str(stale)]
+    assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_engine_is_imported_before_the_zygote_forks():
+    import pkgutil
+
+    import torchcourse
+    if zygote.start() is None:
+        pytest.skip("no zygote on this platform")
+    modules = {m.name for m in pkgutil.walk_packages(torchcourse.__path__, "torchcourse.")}
+    assert modules - set(sys.modules) <= set(zygote.import_engine())       # only optional extras may be missing
+    assert "torchcourse.state" in sys.modules and "torchcourse.classroom.batch" in sys.modules
+
+
+def test_budget_gives_each_call_what_is_left():
+    from torchcourse.remote import Budget
+    budget = Budget()
+    assert budget.allow(20) == (20, None)                                   # unlimited until a check starts
+    budget.start_check(30, "ch10.sdpa", 40)
+    assert budget.allow(20) == (20, None)
+    budget.spend(18.5)
+    timeout, why = budget.allow(20)
+    assert timeout == pytest.approx(11.5) and "this check's" in why
+    budget.start_check(30, "ch10.sdpa", 40)                                  # next check, same exercise
+    budget.spend(18.5)
+    timeout, why = budget.allow(20)
+    assert timeout == pytest.approx(3) and "ch10.sdpa" in why
+    budget.start_check(30, "ch10.mha", 40)                                   # another exercise: its own
+    assert budget.allow(20) == (20, None)
+
+
+def test_spent_budget_cuts_the_call_and_then_refuses(remote):
+    impl = remote(DEMO + "\ndef nap(s):\n    time.sleep(s)\n    return s\n")
+    m = impl.module("ch00_demo.m")
+    impl.budget.start_check(2.0, "ch00.demo", 2.0)
+    start = time.perf_counter()
+    with pytest.raises(LearnerCrash, match="time budget") as info:
+        m.nap(5)
+    assert info.value.timed_out and time.perf_counter() - start < 5
+    with pytest.raises(LearnerCrash, match="(?i)not run: your code already used up"):
+        m.nap(0)

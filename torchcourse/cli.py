@@ -157,9 +157,20 @@ def cmd_check(args) -> int:
         target = getattr(args, option)
         if target and not _writable(Path(target)):
             raise EnvironmentProblem(f"--{option} {target}: cannot write there (no such folder, or no permission)")
+    from torchcourse import sandbox
+    if args.classroom:                  # someone else's code (Gradescope's run_autograder): protected, or told so
+        try:
+            sandbox.require_protection(args.unprotected or None)
+        except sandbox.Unprotected as e:
+            raise EnvironmentProblem(str(e)) from None
     with live_progress(out, f"{chapter.id}") as progress:
         run = grade(course, chapter, impl_root, exercises=exercises, gpu=args.device != "cpu", progress=progress)
     show_run(run, out, lang, verbose=args.verbose)
+    missing = sandbox.missing_protections(run.environment["sandbox"]) if run.environment.get("sandbox") else []
+    if missing:
+        without = "; ".join(sandbox.PROTECTIONS[name][0] for name in missing)
+        out.print(f"[yellow]note:[/yellow] your code ran without {without} (fine for your own code; `course doctor` "
+                  f"says why)")
     if impl_root == course.exercises_dir:
         state = _state(course)
         for ex in run.exercises:
@@ -322,7 +333,7 @@ def cmd_grade(args) -> int:
         raise UsageError("--jobs must be at least 1")
     try:
         records, wall = batch.grade_submissions(course, chapter, submissions, exercises=exercises, jobs=args.jobs,
-                                                timeout=args.timeout)
+                                                timeout=args.timeout, unprotected=args.unprotected or None)
     except batch.BatchError as e:
         raise EnvironmentProblem(str(e)) from None
     per = wall / len(records)
@@ -361,6 +372,13 @@ def cmd_nbgrader(args) -> int:
             out.print(f"nbgrader course ready in {args.dir}: cd there and run `nbgrader generate_assignment "
                       f"{chapters[0].id}`; grade with `course nbgrader autograde {chapters[0].id} --dir {args.dir}`")
             return EXIT_OK
+        from torchcourse import sandbox
+        if args.unprotected:
+            os.environ["TORCHCOURSE_UNPROTECTED"] = "1"        # read by batch.grade_submissions
+        try:
+            sandbox.require_protection()                        # refuse before nbgrader touches the gradebook
+        except sandbox.Unprotected as e:
+            raise EnvironmentProblem(str(e)) from None
         report = nbg.autograde(course, Path(args.dir), args.assignment, students=args.student, jobs=args.jobs,
                                execute=args.execute, run_nbgrader=not args.skip_nbgrader, out=out)
     except nbg.NbgraderMissing as e:
@@ -378,7 +396,7 @@ def cmd_gradescope(args) -> int:
     course, out = _course(args), _out()
     chapter = course.chapter(args.chapter)
     try:
-        path = gradescope.bundle(course, chapter, Path(args.out))
+        path = gradescope.bundle(course, chapter, Path(args.out), unprotected=args.unprotected)
     except OSError as e:
         raise EnvironmentProblem(f"cannot write {args.out}: {e.strerror or e}") from None
     out.print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
@@ -411,6 +429,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--json", metavar="FILE", help="write machine-readable results")
     c.add_argument("--junit", metavar="FILE", help="write JUnit XML")
     c.add_argument("--gradescope", metavar="FILE", help="write Gradescope results.json")
+    c.add_argument("--classroom", action="store_true",
+                   help="grading someone else's code: refuse where workers lack a protection (`course doctor`)")
+    c.add_argument("--unprotected", action="store_true", help="with --classroom: grade anyway")
     c.add_argument("-v", "--verbose", action="store_true", help="show messages of passed checks too")
     c.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="GPU checks: auto (run where CUDA exists), cpu (skip them), cuda (require a GPU)")
@@ -455,6 +476,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--out", help="gradebook folder (default: gradebook-CHAPTER); never inside SUBMISSIONS")
     g.add_argument("--gradescope", action="store_true", help="also write a Gradescope results.json per student")
     g.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per submission (default 900)")
+    g.add_argument("--unprotected", action="store_true",
+                   help="grade even where workers lack a protection (see `course doctor`); noted in the gradebook")
     g.set_defaults(fn=cmd_grade)
 
     nb = command("nbgrader", help="instructors: build an nbgrader course and grade it outside the kernel")
@@ -475,6 +498,8 @@ def parser() -> argparse.ArgumentParser:
                      help="let nbgrader also execute the notebooks in a kernel (slower; never decides the score)")
     nba.add_argument("--skip-nbgrader", action="store_true",
                      help="do not run `nbgrader autograde` (it was run already): only grade and write scores")
+    nba.add_argument("--unprotected", action="store_true",
+                     help="grade even where workers lack a protection (see `course doctor`)")
     nba.set_defaults(fn=cmd_nbgrader)
 
     gs = command("gradescope", help="instructors: a Gradescope autograder bundle")
@@ -482,6 +507,8 @@ def parser() -> argparse.ArgumentParser:
     gsb = gssub.add_parser("bundle", help="autograder.zip (setup.sh, run_autograder) for one chapter")
     gsb.add_argument("chapter")
     gsb.add_argument("out", help="the zip file to write")
+    gsb.add_argument("--unprotected", action="store_true",
+                     help="let run_autograder grade even where Gradescope's workers lack a protection")
     gsb.set_defaults(fn=cmd_gradescope)
 
     d = command("dev", help="authors' tools")

@@ -70,10 +70,14 @@ def doctor(args, out) -> int:
             try:
                 version = impl.lib("builtins").str(impl.module("torch").attr("__version__"))
                 from torchcourse import zygote
-                from torchcourse.sandbox import isolation
+                from torchcourse.sandbox import PROTECTIONS, isolation, missing_protections
                 how = "forked from a zygote" if zygote.get() else "a new process per worker"
                 row(True, "sandbox", f"a worker started and answered in {time.perf_counter() - start:.1f} s "
                                      f"(torch {version}; {how}; {isolation()})")
+                for name in missing_protections():
+                    row(None, "protection", f"missing: {PROTECTIONS[name][0]}; without it, {PROTECTIONS[name][1]}. "
+                        f"Fine for your own code; `course grade` refuses other people's without --unprotected",
+                        "run as root, or allow user namespaces (sysctl kernel.unprivileged_userns_clone=1)")
             except Exception as e:   # noqa: BLE001
                 row(False, "sandbox", f"the worker process did not start: {e}", "course --debug doctor")
             finally:

@@ -21,7 +21,7 @@ from _pytest.runner import runtestprotocol
 
 from torchcourse import config as course_config
 from torchcourse.grading import CheckInfo
-from torchcourse.remote import Implementation, LearnerError
+from torchcourse.remote import Implementation, LearnerError, check_budget, exercise_budget
 from torchcourse.sandbox import Limits
 
 NO_GPU = "no CUDA device on this machine: GPU checks run where a GPU is present"
@@ -215,6 +215,8 @@ class GradingPlugin:
         if info.gpu and not torch.cuda.is_available():     # before any other fixture can fail the check
             pytest.skip(NO_GPU)
         self.learner.default_timeout = info.timeout or exercise.timeout
+        self.learner.budget.start_check(check_budget(self.learner.default_timeout), exercise.key,
+                                        exercise_budget(exercise.timeout))
         yield
 
     @pytest.fixture
@@ -243,6 +245,11 @@ class GradingPlugin:
     @pytest.fixture
     def learner_file(self, exercise) -> Path:
         return exercise.path_in(self.current.root)
+
+    @pytest.fixture
+    def tmp_path(self, request) -> Path:
+        """pytest's ``tmp_path``, in a folder the learner's worker can write too (its own /tmp is private)."""
+        return self.learner.shared_folder(request.node.name)
 
     @pytest.fixture
     def device(self, request):

@@ -8,15 +8,70 @@ the judge.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 import torch
 
-from torchcourse import protocol, zygote
+from torchcourse import protocol, sandbox, zygote
 from torchcourse.sandbox import Limits, WorkerDied, WorkerProcess, WorkerTimeout
 
 DEFAULT_TIMEOUT = 20.0
+
+
+def check_budget(call_timeout: float) -> float:
+    """Default wall-clock budget of one check's learner calls together: one and a half calls at the check's
+    per-call timeout (ch05's ``fit`` trains for up to 45 s in one call of a 90 s timeout: 135 s)."""
+    return 1.5 * call_timeout
+
+
+def exercise_budget(call_timeout: float) -> float:
+    """Default wall-clock budget of one exercise's learner calls, all its checks together: three calls at
+    the exercise's per-call timeout (ch10, 20 s per call: 60 s per exercise, where the reference needs about
+    1 s; ch04's optimizers: 180 s; ch05's ``fit``: 270 s). Enough that correct but slow code, or one
+    accidental infinite loop, still earns the exercise's other checks."""
+    return 3.0 * call_timeout
+
+
+class Budget:
+    """Wall-clock budgets for the learner's calls: one per check and one per exercise.
+
+    Each call gets ``min(its own timeout, what is left of the check's budget, what is left of the
+    exercise's)``, and the time it took is charged to both, so code that sleeps just under every deadline
+    cannot keep a run going: once an exercise's budget is spent its remaining checks fail at once. Only
+    time spent waiting for the learner's worker counts (never the judge's or the reference's). Unlimited
+    until ``start_check`` is called.
+    """
+
+    def __init__(self):
+        self.check: tuple[str, float] | None = None     # (what, seconds) of the running check's budget
+        self.check_left = float("inf")
+        self.exercise: tuple[str, float] | None = None
+        self.exercise_left: dict[str, float] = {}
+
+    def start_check(self, seconds: float, exercise: str, exercise_seconds: float) -> None:
+        self.check, self.check_left = ("this check's", seconds), seconds
+        self.exercise = (exercise, exercise_seconds)
+        self.exercise_left.setdefault(exercise, exercise_seconds)
+
+    def allow(self, timeout: float) -> tuple[float, str | None]:
+        """The timeout for the next call, and the budget that set it (None: the call's own timeout)."""
+        left, which = timeout, None
+        if self.check is not None and self.check_left < left:
+            left, which = self.check_left, f"{self.check[0]} time budget ({self.check[1]:g} s for all its calls)"
+        if self.exercise is not None:
+            name, seconds = self.exercise
+            if self.exercise_left[name] < left:
+                left, which = self.exercise_left[name], f"the time budget of {name} ({seconds:g} s for all its checks)"
+        return max(left, 0.0), which
+
+    def spend(self, seconds: float) -> None:
+        self.check_left -= seconds
+        if self.exercise is not None:
+            self.exercise_left[self.exercise[0]] -= seconds
 
 
 class LearnerError(AssertionError):
@@ -69,6 +124,13 @@ class LearnerCrash(LearnerError):
         return text
 
 
+class BudgetSpent(LearnerCrash):
+    """The check's or the exercise's time budget is used up: the call was not even sent."""
+
+    def __init__(self, budget: str):
+        super().__init__(f"not run: your code already used up {budget}", timed_out=True)
+
+
 class ImportFailed(LearnerError):
     """The learner's module could not be imported; recorded once and reported by every check that needs it."""
 
@@ -110,6 +172,8 @@ class Implementation:
         self.modules: dict[tuple[str, tuple], Handle] = {}
         self.lock = threading.Lock()
         self.default_timeout = DEFAULT_TIMEOUT    # per call; the plugin sets each check's own
+        self._shared: str | None = None           # see shared_folder
+        self.budget = Budget()                    # the plugin starts each check's (see Budget)
 
     def start(self) -> Implementation:
         """Have a live worker (forked from the zygote in milliseconds, or started as a new process)."""
@@ -117,9 +181,20 @@ class Implementation:
             self._lose_worker()
         if self.worker is None:
             zygote.start()          # first use in this process: fork the zygote before anything is graded
+            if self._shared is None:
+                self._shared = sandbox.private_tempdir("shared")
+                sandbox.hand_to_worker(self._shared)
             self.worker = WorkerProcess(self.root, limits=self.limits, label=self.label, support=self.support,
-                                        preload=self.preload)
+                                        preload=self.preload, shared_dir=self._shared)
         return self
+
+    def shared_folder(self, name: str) -> Path:
+        """A new, empty folder that this implementation's workers can write and the grading process can read
+        (a grader's ``tmp_path``: the worker's own ``/tmp`` is private to it). Removed by ``close``."""
+        self.start()
+        path = Path(tempfile.mkdtemp(prefix=f"{name[:40]}-", dir=self._shared))
+        sandbox.hand_to_worker(str(path))
+        return path
 
     def _lose_worker(self) -> None:
         self.worker.close()
@@ -130,16 +205,32 @@ class Implementation:
         if self.worker is not None:
             self.worker.close()
             self.worker = None
+        if self._shared is not None:
+            shutil.rmtree(self._shared, ignore_errors=True)
+            self._shared = None
 
-    def request(self, message: dict, timeout: float | None = None) -> dict:
+    def request(self, message: dict, timeout: float | None = None, *, budgeted: bool = True) -> dict:
+        """Send one request and wait for its reply; ``budgeted=False`` (imports): the call's own timeout even
+        when the budget is spent, its time still charged, so that checks that only need the module (the
+        static scan) keep their honest verdict. (An import runs once per worker, and a spent budget sends
+        no more calls that could time out and restart one.)"""
         timeout = timeout or self.default_timeout
+        timeout, budget = self.budget.allow(timeout) if budgeted else (timeout, None)
+        if timeout <= 0:
+            raise BudgetSpent(budget)
         with self.lock:
             self.start()
+            started = time.monotonic()
             try:
                 reply = self.worker.request(message, timeout)
             except WorkerDied as e:
                 self._lose_worker()
-                raise LearnerCrash(e.reason, e.output_tail, isinstance(e, WorkerTimeout)) from None
+                reason = e.reason
+                if isinstance(e, WorkerTimeout) and budget:
+                    reason = f"{reason.split(' (')[0]}: that was all that was left of {budget}"
+                raise LearnerCrash(reason, e.output_tail, isinstance(e, WorkerTimeout)) from None
+            finally:
+                self.budget.spend(time.monotonic() - started)
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {"message": str(reply["error"])}
             raise LearnerError(str(err.get("type", "Error")), str(err.get("message", "")), err.get("where"),
@@ -154,7 +245,7 @@ class Implementation:
         if key in self.modules and self.modules[key]._generation == self.generation:
             return self.modules[key]
         try:
-            reply = self.request({"op": "import", "module": name, "forbid": list(forbid)}, timeout)
+            reply = self.request({"op": "import", "module": name, "forbid": list(forbid)}, timeout, budgeted=False)
         except LearnerCrash as e:
             self.import_errors[name] = ImportFailed(e.type, e.message, None, "", e.output)
             raise self.import_errors[name] from None

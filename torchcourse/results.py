@@ -111,6 +111,7 @@ class RunResult:
 def environment() -> dict:
     import torch
 
+    from torchcourse import sandbox
     return {
         "course_engine": __version__,
         "python": platform.python_version(),
@@ -118,6 +119,8 @@ def environment() -> dict:
         "cuda": torch.version.cuda,
         "cuda_available": torch.cuda.is_available(),
         "platform": sys.platform,
+        # which protections the workers of this run got (see sandbox.PROTECTIONS); empty: none started
+        "sandbox": sandbox.protections(),
     }
 
 

@@ -114,13 +114,72 @@ def _isolation_prefix() -> tuple[str, ...]:
     return ()
 
 
+PROTECTIONS = {      # what a worker can be given, and what its absence lets learner code do
+    "namespaces": ("own PID, network and IPC namespaces",
+                   "learner code can see and signal other processes, and reach the network"),
+    "filesystem": ("a read-only filesystem with the course's folders hidden and a private /tmp and /dev/shm",
+                   "learner code can read the reference solutions and graders, and change the course, its "
+                   "engine or the Python environment for later runs"),
+    "unprivileged": ("an unprivileged user (nobody, or a user namespace without capabilities)",
+                     "learner code runs with the grading process's own user and rights"),
+}
+_last_protections: dict[str, bool] = {}
+
+
+def protections() -> dict[str, bool]:
+    """Which protections the most recently started worker of this process got (empty before the first)."""
+    return dict(_last_protections)
+
+
+def missing_protections(got: dict[str, bool] | None = None) -> list[str]:
+    """The names of the protections a worker did not get (``got``: default, the last worker's)."""
+    got = protections() if got is None else got
+    return [name for name in PROTECTIONS if not got.get(name)]
+
+
 def isolation() -> str:
-    """How workers are isolated on this machine, in words (for `course doctor`)."""
-    prefix = _isolation_prefix()
-    if not prefix:
-        return "own session and resource limits (no PID/network namespaces available here)"
-    user = " and user" if "--user" in prefix else ""
-    return f"PID, network{user} namespaces, own session, resource limits"
+    """How workers are isolated on this machine, in words (for `course doctor`); start one worker first."""
+    got = protections()
+    if not got:
+        return "unknown (no worker started yet)"
+    have = [PROTECTIONS[name][0] for name in PROTECTIONS if got.get(name)]
+    return "; ".join(have + ["own session and resource limits"])
+
+
+def probe_protections() -> dict[str, bool]:
+    """Start one worker (it runs no learner code) to learn which protections workers get on this machine."""
+    with tempfile.TemporaryDirectory(prefix=f"{HOME_PREFIX}{os.getpid()}-probe-") as empty:
+        zygote.start()
+        worker = WorkerProcess(Path(empty), label="probe")
+        try:
+            worker.wait_ready()
+            return dict(worker.protections)
+        finally:
+            worker.close()
+
+
+class Unprotected(Exception):
+    """Workers here lack protections that grading other people's code needs (batch or classroom grading)."""
+
+
+def require_protection(unprotected: bool | None = None) -> list[str]:
+    """Refuse (``Unprotected``) to grade other people's code where workers lack a protection, unless the
+    instructor asked for it explicitly: ``unprotected`` True, or None and ``TORCHCOURSE_UNPROTECTED=1`` set
+    (``course grade --unprotected``). Returns the protections that are missing (graded without them)."""
+    missing = missing_protections(probe_protections())
+    if unprotected is None:
+        unprotected = os.environ.get("TORCHCOURSE_UNPROTECTED") == "1"
+    if missing and not unprotected:
+        lines = "\n".join(f"  - {PROTECTIONS[name][0]}: without it, {PROTECTIONS[name][1]}" for name in missing)
+        raise Unprotected(f"refusing to grade submissions: the workers on this machine lack\n{lines}\n"
+                          f"Run as root or where user namespaces are allowed (`course doctor` shows what is missing), "
+                          f"or pass --unprotected (TORCHCOURSE_UNPROTECTED=1) to grade anyway.")
+    return missing
+
+
+def _record_protections(got: dict) -> None:
+    _last_protections.clear()
+    _last_protections.update({name: bool(got.get(name)) for name in PROTECTIONS})
 
 
 def _course_paths() -> list[str]:
@@ -139,6 +198,63 @@ def _hidden_paths(extra: tuple[str, ...], home: str) -> list[str]:
     def holds_needed(path: str) -> bool:
         return any(n == path or n.startswith(path.rstrip("/") + "/") for n in needed)
     return paths + [p for p in (str(Path(e).resolve()) for e in extra) if not holds_needed(p)]
+
+
+def _protected_paths() -> list[str]:
+    """What a worker must not be able to write: the course, the engine, and the Python installation."""
+    import site
+    import sysconfig
+    paths = [*_course_paths(), str(Path(__file__).resolve().parent), sys.prefix, sys.base_prefix,
+             *(sysconfig.get_paths()[key] for key in ("purelib", "platlib", "stdlib"))]
+    with contextlib.suppress(Exception):
+        paths += site.getsitepackages()
+    return sorted({p for p in paths if os.path.isdir(p)})
+
+
+def _readable_paths() -> list[str]:
+    """What a worker reads (Python and its libraries, the engine, the course's data): reachable even where
+    a folder above them is closed to other users."""
+    paths = [*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).resolve().parent),
+             *(os.path.join(root, "datasets") for root in _course_paths()),
+             *os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)]
+    return sorted({p for p in paths if p and os.path.isabs(p) and os.path.isdir(p)})
+
+
+HOME_PREFIX = "torchcourse-"
+
+
+def private_tempdir(kind: str) -> str:
+    """A new private folder in the shared temporary folder, named for this process so that a later run can
+    tell a leftover (its process is gone) from a folder in use: ``torchcourse-<pid>-<kind>-XXXX``."""
+    return tempfile.mkdtemp(prefix=f"{HOME_PREFIX}{os.getpid()}-{kind}-")
+
+
+def sweep_stale_homes() -> list[str]:
+    """Remove what killed runs left in the shared temporary folder (workers' homes and code copies, batch
+    staging): every ``torchcourse-<pid>-*`` of ours whose process is gone. Returns the folders removed."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(tempfile.gettempdir()):
+            if not entry.name.startswith(HOME_PREFIX) or not entry.is_dir(follow_symlinks=False):
+                continue
+            pid = entry.name[len(HOME_PREFIX):].split("-", 1)[0]
+            if not pid.isdigit() or os.path.exists(f"/proc/{pid}") or entry.stat().st_uid != os.geteuid():
+                continue
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+    return removed
+
+
+def hand_to_worker(folder: str) -> None:
+    """Let a worker that runs as ``nobody`` (the grading process is root) write into ``folder``."""
+    if os.geteuid() == 0:
+        with contextlib.suppress(OSError):
+            os.chown(folder, zygote.NOBODY, zygote.NOBODY)
+
+
+@functools.cache
+def _sweep_once() -> None:
+    sweep_stale_homes()
 
 
 def _scrubbed_env(home: str) -> dict:
@@ -180,12 +296,14 @@ class WorkerProcess:
     """One running worker over a copy of ``root``; ``request`` sends a message and waits for the reply."""
 
     def __init__(self, root: Path, *, limits: Limits = Limits(), label: str = "worker",
-                 support: Path | None = None, preload: tuple[str, ...] = ()):
+                 support: Path | None = None, preload: tuple[str, ...] = (), shared_dir: str | None = None):
         self.display_root = str(root)
         self.preload = list(preload)
+        self.shared_dir = shared_dir        # a folder of the grading process the worker may write (see remote)
         self.limits = limits
         self.label = label
-        self.home = tempfile.mkdtemp(prefix="torchcourse-")
+        _sweep_once()
+        self.home = private_tempdir(label)
         self.code_root = os.path.join(self.home, "code")
         os.makedirs(self.code_root)
         if root.is_dir():
@@ -201,6 +319,8 @@ class WorkerProcess:
         os.makedirs(self.scratch)
         self.proc: subprocess.Popen | None = None
         self.ready = False
+        # a new process gets PID and network namespaces at most (the `unshare` prefix), nothing else
+        self.protections = {"namespaces": bool(_isolation_prefix())}
         self._start()
 
     def _start(self) -> None:
@@ -233,7 +353,9 @@ class WorkerProcess:
         spec = {
             "code_root": self.code_root, "display_root": self.display_root, "home": self.scratch,
             "preload": self.preload,
-            "scratch_mb": self.limits.scratch_mb,
+            "scratch_mb": self.limits.scratch_mb, "temp_dir": str(Path(tempfile.gettempdir()).resolve()),
+            "protected_paths": _protected_paths(), "readable_paths": _readable_paths(),
+            "shared_dir": self.shared_dir,
             "namespaces": not os.environ.get("TORCHCOURSE_NO_NAMESPACES"),
             "output": self.output_path, "env": _scrubbed_env(self.scratch), "course_paths": _course_paths(),
             "hidden_paths": _hidden_paths(self.limits.hidden, self.home),
@@ -250,6 +372,10 @@ class WorkerProcess:
     def wait_ready(self) -> None:
         if not self.ready:
             hello = self._receive(STARTUP_TIMEOUT, "starting the worker (import torch)")
+            if "protections" in hello:          # sent by the zygote's child before any learner code ran
+                self.protections = {k: bool(v) for k, v in dict(hello["protections"]).items()}
+                hello = self._receive(STARTUP_TIMEOUT, "starting the worker (import torch)")
+            _record_protections(self.protections)
             if not hello.get("ready"):
                 self.kill()
                 raise WorkerDied("the worker did not start properly", self.output_tail())

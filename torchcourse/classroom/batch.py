@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from torchcourse import __version__
+from torchcourse import __version__, sandbox
 from torchcourse.classroom import notebooks as nbs
 from torchcourse.files import atomic_write_text
 from torchcourse.results import CheckResult, ExerciseResult, RunResult, gradescope_dict, now
@@ -235,7 +235,7 @@ class Job:
 def run_jobs(course, chapter, jobs: list[Job], *, workers: int = 1, timeout: float = 900.0,
              on_done=None) -> dict[str, dict]:
     """Grade every job on ``workers`` processes; returns student -> reply (``result`` or ``error``)."""
-    log_dir = Path(tempfile.mkdtemp(prefix="torchcourse-batch-logs-"))
+    log_dir = Path(sandbox.private_tempdir("batch-logs"))
     todo: queue.Queue = queue.Queue()
     for job in jobs:
         todo.put(job)
@@ -394,11 +394,19 @@ class _Progress:
 
 
 def grade_submissions(course, chapter, submissions: list[Submission], *, exercises=None, jobs: int = 1,
-                      timeout: float = 900.0, progress: bool = True) -> tuple[list[dict], float]:
-    """Stage, grade and record every submission; returns (records, wall seconds)."""
+                      timeout: float = 900.0, progress: bool = True,
+                      unprotected: bool | None = None) -> tuple[list[dict], float]:
+    """Stage, grade and record every submission; returns (records, wall seconds).
+
+    Refuses (``BatchError``) where workers lack a protection (see ``sandbox.require_protection``) unless
+    ``unprotected`` (or ``TORCHCOURSE_UNPROTECTED=1``); what was missing is then noted in every record."""
     exercises = exercises or chapter.exercises
+    try:
+        missing = sandbox.require_protection(unprotected)
+    except sandbox.Unprotected as e:
+        raise BatchError(str(e)) from None
     t0 = time.perf_counter()
-    staging = Path(tempfile.mkdtemp(prefix="torchcourse-batch-"))
+    staging = Path(sandbox.private_tempdir("batch"))
     try:
         work = []
         # a student's code must not read the others': hide every submission folder and the staging area
@@ -417,6 +425,8 @@ def grade_submissions(course, chapter, submissions: list[Submission], *, exercis
         shutil.rmtree(staging, ignore_errors=True)
     records = [record(sub, chapter, exercises, replies.get(sub.student, {"error": "not graded"}))
                for sub in submissions]
+    for r in records:
+        r["notes"] += [f"graded without protection: {sandbox.PROTECTIONS[name][0]}" for name in missing]
     return records, time.perf_counter() - t0
 
 

@@ -2,7 +2,7 @@
 ATTACK = 'a slow Python loop that also freezes time.perf_counter to hide it'
 FAILS = ['test_speed']
 PASSES = ['test_values', 'test_dtype', 'test_gradient']
-MESSAGE = 'limit'
+MESSAGE = ''   # 'limit' (the ratio), or on a busy machine the check's time budget: failed either way
 
 import time
 import torch
