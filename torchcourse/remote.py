@@ -206,7 +206,12 @@ class Implementation:
             self.worker.close()
             self.worker = None
         if self._shared is not None:
-            shutil.rmtree(self._shared, ignore_errors=True)
+            # what the worker's last processes write while their namespace dies can make one pass fail
+            deadline = time.monotonic() + 5
+            while os.path.exists(self._shared) and time.monotonic() < deadline:
+                shutil.rmtree(self._shared, ignore_errors=True)
+                if os.path.exists(self._shared):
+                    time.sleep(0.05)
             self._shared = None
 
     def request(self, message: dict, timeout: float | None = None, *, budgeted: bool = True) -> dict:

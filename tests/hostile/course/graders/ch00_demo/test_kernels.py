@@ -3,8 +3,6 @@ import torch.nn.functional as F
 
 from torchcourse.grading import assert_close, check, forbidden_api_check
 
-EXERCISE = "ch00.kernels"
-
 
 @check(points=3)
 def test_attention(ex, rng):
