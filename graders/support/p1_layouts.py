@@ -37,15 +37,15 @@ def describe(t: torch.Tensor) -> str:
     return f"shape {tuple(t.shape)}, strides {t.stride()}, storage offset {t.storage_offset()}"
 
 
-def call_with_layout(what: str, fn, *args, **kwargs):
-    """``fn(*args, **kwargs)`` on inputs with odd layouts (``what`` names the call in messages); a ``view`` that
-    such inputs refuse fails naming the mistake."""
+def call_with_layout(label: str, fn, /, *args, **kwargs):
+    """``fn(*args, **kwargs)`` on inputs with odd layouts (``label`` names the call in messages); a ``view``
+    that such inputs refuse fails naming the mistake."""
     try:
         return fn(*args, **kwargs)
     except LearnerError as e:
         if e.type == "RuntimeError" and ("view size is not compatible" in e.message or "use .reshape" in e.message):
             raise AssertionError(
-                f"{what}: {e.describe()}\n  Likely mistake: .view() on an input that is not contiguous (a "
+                f"{label}: {e.describe()}\n  Likely mistake: .view() on an input that is not contiguous (a "
                 f"transposed or sliced tensor): a function must accept any layout its caller passes. Use "
                 f".reshape(), which copies only when it must.") from None
         raise
