@@ -108,6 +108,17 @@ def test_keeps_shape(ex, impl, rng):
 
 
 @check(points=1)
+def test_any_shape(ex, impl, rng):
+    # a 0-d x (a single number) and a 3-D x: the probing must not assume a vector or a matrix
+    for shape in ((), (2, 3, 2)):
+        x = torch.randn(shape, generator=rng, dtype=F64) * 2
+        what = f"numerical_gradient(sum(x³ - 2x), x of shape {shape} float64, eps=1e-4)"
+        out = _call(ex, impl, "cubic_sum", x, 1e-4, what=what)
+        assert_close(out, _autograd(testfns.cubic_sum, x), atol=1e-6, rtol=1e-6, what=what,
+                     hint="iterate over a flat view of x (x.view(-1) or x.reshape(-1)) and call f(x) itself")
+
+
+@check(points=1)
 def test_float_valued_f(ex, impl, rng):
     x = torch.randn(6, generator=rng, dtype=F64)
     what = "numerical_gradient(f, x[6]) where f returns a Python float (sum(x²))"
