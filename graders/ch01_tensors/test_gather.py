@@ -1,7 +1,16 @@
 """Grader for ch01.gather: batched_gather(x[B, N, D], idx[B, K]) -> [B, K, D]."""
 import torch
+from support.p1_layouts import call_with_layout, column_major, describe
 
-from torchcourse.grading import assert_close, check, expect_tensor, grad_of
+from torchcourse.grading import (
+    assert_close,
+    assert_fast,
+    call_unchanged,
+    check,
+    expect_device_follows,
+    expect_tensor,
+    grad_of,
+)
 
 F64 = torch.float64
 WRONG_DIM = "gathers along the wrong dim"
@@ -110,6 +119,41 @@ def test_gradient(ex, rng):
                  what="gradient of batched_gather wrt x (float64, repeated indices)",
                  hint="use differentiable indexing (torch.gather or advanced indexing); a row picked twice "
                       "receives the sum of both gradients")
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    x, idx = _randn(rng, 3, 6, 4), _idx(rng, 3, 5, 6)
+    what = "batched_gather(x[3,6,4], idx[3,5])"
+    out = call_unchanged(ex.batched_gather, x, idx, names=("x", "idx"), what=what)
+    assert_close(out, _oracle(x, idx), atol=0, what=what)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, rng):
+    out = expect_device_follows(ex.batched_gather, _randn(rng, 3, 6, 4), _idx(rng, 3, 5, 6),
+                                what="batched_gather(x[3,6,4], idx[3,5])")
+    expect_tensor(out, shape=(3, 5, 4), what="batched_gather(x[3,6,4], idx[3,5]) on the device check")
+
+
+@check(points=1)
+def test_layouts(ex, rng):
+    # x is a [B, N, D] view of a [N, B, D] tensor (transpose(0, 1)), idx a transposed [K, B] tensor
+    x = _randn(rng, 7, 3, 4).transpose(0, 1)
+    idx = column_major(_idx(rng, 3, 5, 7))
+    what = f"batched_gather(x with {describe(x)}, idx with {describe(idx)})"
+    out = call_with_layout(what, _call, ex, x, idx, what)
+    assert_close(out, _oracle(x, idx), atol=0, what=what, mistakes=_mistakes(x, idx),
+                 hint="gather and indexing follow any strides; flatten with reshape, never view")
+
+
+@check(points=2, speed=True, timeout=60)
+def test_speed(ex, ref, rng, exercise):
+    # 16384 batch elements of 4 short rows: a loop over the batch runs 16384 iterations, while gather,
+    # advanced indexing, a flattened index or a one-hot [B, K, N] @ [B, N, D] product stay near the reference.
+    x, idx = _randn(rng, 16384, 4, 2, dtype=torch.float32), _idx(rng, 16384, 2, 4)
+    assert_fast(ex.batched_gather, ref.batched_gather, x, idx, number=5,
+                max_ratio=exercise.threshold("speed_max_ratio"), what="batched_gather(x[16384,4,2], idx[16384,2])")
 
 
 @check(points=1, gpu=True)

@@ -1,12 +1,15 @@
 """Grader for ch01.normalize: l2_normalize(x, dim=-1, eps=1e-12) = x / max(||x||, eps), like F.normalize."""
 import torch
 import torch.nn.functional as F
+from support.p1_layouts import call_with_layout, column_major, describe, spread
 
 from torchcourse.grading import (
     LearnerError,
     assert_close,
     assert_fast,
+    call_unchanged,
     check,
+    expect_device_follows,
     expect_tensor,
     forbidden_api_check,
     grad_of,
@@ -151,6 +154,30 @@ def test_gradient_at_zero_vector(ex, rng):
     assert_close(got, expected, atol=1e-6, rtol=1e-9, what=what,
                  hint="with max(||x||, eps), the zero vector's gradient is (incoming gradient) / eps, as in "
                       "F.normalize")
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    x = _randn(rng, 4, 5)
+    x[1] = 0
+    what = "l2_normalize(x[4,5]) with a zero row"
+    out = call_unchanged(ex.l2_normalize, x, names=("x",), what=what)
+    assert_close(out, _oracle(x), atol=1e-12, rtol=1e-12, what=what)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, rng):
+    for dim in (-1, 0):
+        expect_device_follows(ex.l2_normalize, _randn(rng, 4, 5), dim, what=f"l2_normalize(x[4,5], dim={dim})")
+
+
+@check(points=1)
+def test_layouts(ex, rng):
+    for x, dim in ((column_major(_randn(rng, 6, 4)), -1), (spread(_randn(rng, 3, 5)), 0)):
+        what = f"l2_normalize(x with {describe(x)}, dim={dim})"
+        out = call_with_layout(what, _call, ex, x, dim, what=what)
+        assert_close(out, _oracle(x, dim), atol=1e-12, rtol=1e-12, what=what,
+                     hint="reductions and broadcasting follow any strides; reshape, never view")
 
 
 @check(points=2, speed=True, timeout=60)

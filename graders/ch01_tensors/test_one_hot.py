@@ -1,8 +1,18 @@
 """Grader for ch01.one_hot: one_hot(labels[...], num_classes) -> [..., C] in the default float dtype."""
 import torch
 import torch.nn.functional as F
+from support.p1_layouts import call_with_layout, column_major, describe, spread
 
-from torchcourse.grading import assert_close, assert_fast, check, expect_raises, expect_tensor, forbidden_api_check
+from torchcourse.grading import (
+    assert_close,
+    assert_fast,
+    call_unchanged,
+    check,
+    expect_device_follows,
+    expect_raises,
+    expect_tensor,
+    forbidden_api_check,
+)
 
 test_no_forbidden_api = forbidden_api_check()
 
@@ -108,6 +118,30 @@ def test_default_dtype(ex, impl, rng):
             f"got {out.dtype}.\n  Likely mistake: wrong dtype: it is hard-coded instead of following the default "
             f"dtype; use torch.get_default_dtype() (torch.zeros without dtype= does so too).")
     assert_close(out, _oracle(labels, 3, torch.float64), atol=0, what="one_hot under a float64 default dtype")
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    labels = _labels(rng, 3, 4, C=5)
+    what = "one_hot(labels[3,4], 5)"
+    out = call_unchanged(ex.one_hot, labels, 5, names=("labels",), what=what)
+    assert_close(out, _oracle(labels, 5), atol=0, what=what)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, rng):
+    out = expect_device_follows(ex.one_hot, _labels(rng, 3, 4, C=5), 5, what="one_hot(labels[3,4], 5)")
+    expect_tensor(out, shape=(3, 4, 5), what="one_hot(labels[3,4], 5) on the device check")
+
+
+@check(points=1)
+def test_layouts(ex, rng):
+    # labels as a caller's views would pass them: a transposed [4, 6] and a strided, offset [9]
+    for labels in (column_major(_labels(rng, 4, 6, C=6)), spread(_labels(rng, 9, C=6))):
+        what = f"one_hot(labels with {describe(labels)}, 6)"
+        out = call_with_layout(what, _call, ex, labels, 6, what)
+        assert_close(out, _oracle(labels, 6), atol=0, what=what, hint="index or compare the labels as they are; "
+                     "flatten with reshape (never view) if you flatten at all")
 
 
 @check(points=2, speed=True, timeout=60)

@@ -1,11 +1,14 @@
 """Grader for ch01.pairwise: pairwise_sq_distances(x[N, D], y[M, D]) -> [N, M]."""
 import torch
+from support.p1_layouts import call_with_layout, column_major, describe, spread
 
 from torchcourse.grading import (
     LearnerError,
     assert_close,
     assert_fast,
+    call_unchanged,
     check,
+    expect_device_follows,
     expect_tensor,
     forbidden_api_check,
     grad_of,
@@ -147,6 +150,32 @@ def test_gradient(ex, rng):
         assert_close(got, exp, atol=1e-9, rtol=1e-9, what=f"gradient of pairwise_sq_distances wrt {name} "
                      f"(float64)", hint="d/dx[i] of ||x[i] - y[j]||² is 2 (x[i] - y[j]); build the result from "
                      "differentiable tensor operations only")
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    x, y = _randn(rng, 6, 4), _randn(rng, 5, 4)
+    what = "pairwise_sq_distances(x[6,4], y[5,4])"
+    out = call_unchanged(ex.pairwise_sq_distances, x, y, names=("x", "y"), what=what)
+    assert_close(out, _oracle(x, y), atol=1e-10, rtol=1e-10, what=what)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, rng):
+    out = expect_device_follows(ex.pairwise_sq_distances, _randn(rng, 6, 4), _randn(rng, 5, 4),
+                                what="pairwise_sq_distances(x[6,4], y[5,4])")
+    expect_tensor(out, shape=(6, 5), what="pairwise_sq_distances(x[6,4], y[5,4]) with inputs on `meta`")
+
+
+@check(points=1)
+def test_layouts(ex, rng):
+    # a transposed x and a strided, offset y: the same values, laid out as a caller's views would be
+    x, y = column_major(_randn(rng, 7, 3)), spread(_randn(rng, 5, 3))
+    what = f"pairwise_sq_distances(x with {describe(x)}, y with {describe(y)})"
+    out = call_with_layout(what, ex.pairwise_sq_distances, x, y)
+    expect_tensor(out, shape=(7, 5), dtype=F64, what=what)
+    assert_close(out, _oracle(x, y), atol=1e-10, rtol=1e-10, what=what,
+                 hint="read the inputs through indexing, broadcasting and matmul, which follow any strides")
 
 
 @check(points=2, speed=True, timeout=60)

@@ -1,10 +1,13 @@
 """Grader for ch01.windows: sliding_windows(x[..., T], size, step) -> [..., W, size]."""
 import torch
+from support.p1_layouts import call_with_layout, describe, spread
 
 from torchcourse.grading import (
     assert_close,
     assert_fast,
+    call_unchanged,
     check,
+    expect_device_follows,
     expect_raises,
     expect_tensor,
     forbidden_api_check,
@@ -118,16 +121,58 @@ def test_gradient(ex, rng):
                       "views (as_strided) and indexing both get this right")
 
 
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    x = _randn(rng, 2, 11)
+    what = "sliding_windows(x[2,11], size=4, step=3)"
+    out = call_unchanged(ex.sliding_windows, x, 4, 3, names=("x",), what=what)
+    assert_close(out, _oracle(x, 4, 3), atol=0, what=what)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, rng):
+    out = expect_device_follows(ex.sliding_windows, _randn(rng, 2, 11), 4, 3,
+                                what="sliding_windows(x[2,11], size=4, step=3)")
+    expect_tensor(out, shape=(2, 3, 4), what="sliding_windows(x[2,11], 4, 3) on the device check")
+
+
+def _contiguous_strided(x, size, step):
+    """What as_strided gives when it takes x's strides and offset to be those of a contiguous tensor."""
+    W = _count(x.shape[-1], size, step)
+    T = x.shape[-1]
+    lead = [T * int(torch.tensor(x.shape[i + 1:-1]).prod()) for i in range(x.dim() - 1)]
+    try:
+        return x.as_strided((*x.shape[:-1], W, size), (*lead, step, 1), 0)
+    except RuntimeError:
+        return None
+
+
+@check(points=2)
+def test_layouts(ex, rng):
+    # x as a caller's views would pass it: a permuted [3, 15, 2] tensor (the last dim has stride 2 and the
+    # leading two cannot be merged by a view), then a strided slice at storage offset 1 (every dim has a
+    # stride of 2 or more): a view must be built from x's own strides
+    for x in (_randn(rng, 3, 15, 2).permute(2, 0, 1), spread(_randn(rng, 2, 13))):
+        what = f"sliding_windows(x with {describe(x)}, size=4, step=3)"
+        out = call_with_layout(what, _call, ex, x, 4, 3, what)
+        wrong = _contiguous_strided(x, 4, 3)
+        assert_close(out, _oracle(x, 4, 3), atol=0, what=what,
+                     mistakes=[] if wrong is None else [("as_strided with the strides of a contiguous tensor "
+                               "(step, 1) and offset 0: x may be a view; take the strides from x.stride() and the "
+                               "start from x.storage_offset()", wrong)],
+                     hint="a view of x must use x.stride() and x.storage_offset(); indexing works on any layout")
+
+
 def _speed_x(rng):
-    return _randn(rng, 2, 8192, dtype=torch.float32)
+    return _randn(rng, 2, 16384, dtype=torch.float32)
 
 
 @check(points=2, speed=True, timeout=60)
 def test_speed(ex, ref, rng, exercise):
-    # 4095 windows per row: a Python loop over the windows runs thousands of iterations; a view
-    # (as_strided) or one indexing operation (a copy of 24K elements) stays near the reference.
+    # 8191 windows per row: a Python loop over the windows runs thousands of iterations; a view
+    # (as_strided) or one indexing operation (a copy of 49K elements) stays near the reference.
     assert_fast(ex.sliding_windows, ref.sliding_windows, _speed_x(rng), 3, 2, number=5,
-                max_ratio=exercise.threshold("speed_max_ratio"), what="sliding_windows(x[2,8192], size=3, step=2)")
+                max_ratio=exercise.threshold("speed_max_ratio"), what="sliding_windows(x[2,16384], size=3, step=2)")
 
 
 @check(points=1, gpu=True)

@@ -1,7 +1,17 @@
 """Grader for ch02.linreg: fit_linear_regression(x[N,D], y[N], lr, steps) -> (w[D], b 0-d), with autograd."""
 import torch
+from support.p1_layouts import call_with_layout, column_major, describe, spread
 
-from torchcourse.grading import LearnerError, assert_close, check, expect_tensor, forbidden_api_check
+from torchcourse.grading import (
+    LearnerError,
+    assert_close,
+    assert_fast,
+    call_unchanged,
+    check,
+    expect_device_follows,
+    expect_tensor,
+    forbidden_api_check,
+)
 
 test_no_forbidden_api = forbidden_api_check()
 
@@ -46,9 +56,11 @@ def _mistakes(x, y, lr, steps):
             ("b is never updated", _gd(x, y, lr, steps, update_b=False))]
 
 
-def _fit(ex, x, y, lr, steps, what):
+def _fit(ex, x, y, lr, steps, what, *, call=None):
+    """The learner's (w, b) concatenated, after checking types, shapes and dtypes; ``call(fn, *args)`` runs
+    the call (default: directly)."""
     try:
-        res = ex.fit_linear_regression(x, y, lr, steps)
+        res = (call or (lambda fn, *args: fn(*args)))(ex.fit_linear_regression, x, y, lr, steps)
     except LearnerError as e:
         if e.type == "RuntimeError" and "leaf" in e.message and "in-place" in e.message:
             raise AssertionError(f"{e.describe()}\n  Likely mistake: {NO_GRAD}: an in-place update of a tensor "
@@ -125,6 +137,42 @@ def test_detached(ex, impl, rng):
             raise AssertionError(f"{name} returned by fit_linear_regression: expected a detached tensor "
                                  f"(requires_grad=False), got one with requires_grad={requires_grad}"
                                  f"{' and a grad_fn' if has_graph else ''}. Hint: return w.detach(), b.detach()")
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    x, y = _data(rng, 16, 3)
+    what = "fit_linear_regression(x[16,3], y[16], lr=0.05, steps=5)"
+    got = _fit(ex, x, y, 0.05, 5, what,
+               call=lambda fn, *args: call_unchanged(fn, *args, names=("x", "y"), what=what))
+    assert_close(got, _gd(x, y, 0.05, 5), atol=1e-10, rtol=1e-10, what=f"(w, b) from {what}", hint=HINT)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, rng):
+    # x and y on `meta`: w and b must be made on x's device, or the first step mixes devices
+    x, y = _data(rng, 16, 3)
+    expect_device_follows(ex.fit_linear_regression, x, y, 0.05, 3,
+                          what="fit_linear_regression(x[16,3], y[16], lr=0.05, steps=3)")
+
+
+@check(points=1)
+def test_layouts(ex, rng):
+    x, y = _data(rng, 24, 3)
+    x, y = column_major(x), spread(y)
+    what = f"fit_linear_regression(x with {describe(x)}, y with {describe(y)}, lr=0.05, steps=10)"
+    got = _fit(ex, x, y, 0.05, 10, what, call=lambda fn, *args: call_with_layout(what, fn, *args))
+    assert_close(got, _gd(x, y, 0.05, 10), atol=1e-10, rtol=1e-10, what=f"(w, b) from {what}", hint=HINT)
+
+
+@check(points=1, speed=True, timeout=60)
+def test_speed(ex, ref, rng, exercise):
+    # 2048 samples, 3 steps: a Python loop over the samples (a loss built one term at a time) makes thousands of
+    # graph nodes per step; the vectorised loss is a handful. Steps themselves are an inherent loop.
+    x, y = _data(rng, 2048, 8, dtype=torch.float32)
+    assert_fast(ex.fit_linear_regression, ref.fit_linear_regression, x, y, 0.05, 3, number=3,
+                max_ratio=exercise.threshold("speed_max_ratio"),
+                what="fit_linear_regression(x[2048,8], y[2048], lr=0.05, steps=3)")
 
 
 @check(points=1, gpu=True)

@@ -1,8 +1,17 @@
 """Grader for ch02.manual_mlp: mlp_forward_backward(x, y, params) -> (loss, grads), backprop by hand."""
 import torch
 import torch.nn.functional as F
+from support.p1_layouts import call_with_layout, column_major, spread
 
-from torchcourse.grading import assert_close, assert_fast, check, expect_tensor, forbidden_api_check
+from torchcourse.grading import (
+    assert_close,
+    assert_fast,
+    call_unchanged,
+    check,
+    expect_device_follows,
+    expect_tensor,
+    forbidden_api_check,
+)
 
 test_no_forbidden_api = forbidden_api_check()
 
@@ -56,8 +65,10 @@ def _mistakes(x, y, params):
     return {k: [(name, g[k]) for name, g in variants] for k in KEYS}
 
 
-def _call(ex, x, y, params, what):
-    res = ex.mlp_forward_backward(x, y, params)
+def _call(ex, x, y, params, what, *, call=None):
+    """The learner's (loss, grads) after checking types, keys, shapes and dtypes; ``call(fn, *args)`` runs the
+    call (default: directly)."""
+    res = (call or (lambda fn, *args: fn(*args)))(ex.mlp_forward_backward, x, y, params)
     if not (isinstance(res, tuple) and len(res) == 2):
         raise AssertionError(f"{what}: expected a tuple (loss, grads), got {type(res).__name__}")
     loss, grads = res
@@ -140,6 +151,35 @@ def test_float32(ex, rng):
         raise AssertionError(f"loss from {what}: expected dtype torch.float32, got {loss.dtype}")
     assert_close(loss, expected_loss, atol=1e-5, rtol=1e-5, what=f"loss from {what}")
     _judge_grads(grads, expected, _mistakes(x, y, params), what, atol=1e-5)
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    x, y, params = _problem(rng, 12, 5, 7, 4)
+    what = "mlp_forward_backward(x[12,5], y[12], params with H=7, C=4)"
+    loss, grads = _call(ex, x, y, params, what,
+                        call=lambda fn, *args: call_unchanged(fn, *args, names=("x", "y", "params"), what=what))
+    _judge_grads(grads, _autograd(x, y, params)[1], _mistakes(x, y, params), what, atol=1e-10)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, rng):
+    x, y, params = _problem(rng, 12, 5, 7, 4)
+    expect_device_follows(ex.mlp_forward_backward, x, y, params,
+                          what="mlp_forward_backward(x[12,5], y[12], params with H=7, C=4)")
+
+
+@check(points=1)
+def test_layouts(ex, rng):
+    # weights stored transposed (as W.T of an [in, out] tensor would be), x and the biases strided and offset
+    x, y, params = _problem(rng, 12, 5, 7, 4)
+    x = spread(x)
+    params = {k: column_major(v) if v.dim() == 2 else spread(v) for k, v in params.items()}
+    what = "mlp_forward_backward(x, y, params) with transposed weights and strided x and biases"
+    loss, grads = _call(ex, x, y, params, what, call=lambda fn, *args: call_with_layout(what, fn, *args))
+    expected_loss, expected = _autograd(x, y, params)
+    assert_close(loss, expected_loss, atol=1e-10, rtol=1e-10, what=f"loss from {what}")
+    _judge_grads(grads, expected, _mistakes(x, y, params), what, atol=1e-10)
 
 
 @check(points=1, speed=True, timeout=60)

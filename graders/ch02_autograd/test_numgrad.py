@@ -2,7 +2,15 @@
 import torch
 from worker_support import testfns
 
-from torchcourse.grading import LearnerError, assert_close, check, expect_tensor, forbidden_api_check, put
+from torchcourse.grading import (
+    LearnerError,
+    assert_close,
+    check,
+    expect_device_follows,
+    expect_tensor,
+    forbidden_api_check,
+    put,
+)
 
 test_no_forbidden_api = forbidden_api_check()
 
@@ -100,6 +108,17 @@ def test_keeps_shape(ex, impl, rng):
 
 
 @check(points=1)
+def test_any_shape(ex, impl, rng):
+    # a 0-d x (a single number) and a 3-D x: the probing must not assume a vector or a matrix
+    for shape in ((), (2, 3, 2)):
+        x = torch.randn(shape, generator=rng, dtype=F64) * 2
+        what = f"numerical_gradient(sum(x³ - 2x), x of shape {shape} float64, eps=1e-4)"
+        out = _call(ex, impl, "cubic_sum", x, 1e-4, what=what)
+        assert_close(out, _autograd(testfns.cubic_sum, x), atol=1e-6, rtol=1e-6, what=what,
+                     hint="iterate over a flat view of x (x.view(-1) or x.reshape(-1)) and call f(x) itself")
+
+
+@check(points=1)
 def test_float_valued_f(ex, impl, rng):
     x = torch.randn(6, generator=rng, dtype=F64)
     what = "numerical_gradient(f, x[6]) where f returns a Python float (sum(x²))"
@@ -107,13 +126,21 @@ def test_float_valued_f(ex, impl, rng):
     assert_close(out, 2 * x, atol=1e-8, rtol=1e-8, what=what, hint="convert what f returns with float(...)")
 
 
-@check(points=2)
+@check(points=2, covers=("inputs",))
 def test_restores_x(ex, impl, rng):
+    # The contract lets x change while it is probed (its version counter moves), so call_unchanged does not
+    # apply: what must come back is x's shape, strides and every value, bit for bit.
     x = torch.randn(4, 5, generator=rng, dtype=F64) * 3
     xh = put(impl, x)                      # x lives in the worker: we read it back after the call
     f = impl.lib("worker_support.testfns").cubic_sum
     out = ex.numerical_gradient(f, xh, 1e-5)
     expect_tensor(out, shape=x.shape, what="numerical_gradient(f, x[4,5])")
+    layout = (tuple(xh.shape), tuple(xh.stride()), xh.storage_offset())
+    if layout != (tuple(x.shape), x.stride(), 0):
+        raise AssertionError(f"x after numerical_gradient(f, x): expected shape {tuple(x.shape)}, strides "
+                             f"{x.stride()}, offset 0, got shape {layout[0]}, strides {layout[1]}, offset "
+                             f"{layout[2]}. Likely mistake: x reshaped in place (x.resize_, x.unsqueeze_, "
+                             f"x.set_); probe a flat view of x (x.view(-1)) and leave x itself as it was.")
     after = xh.clone()
     expect_tensor(after, shape=x.shape, dtype=F64, what="x after numerical_gradient(f, x)")
     changed = after.view(torch.int64) != x.view(torch.int64)        # bit for bit
@@ -126,6 +153,14 @@ def test_restores_x(ex, impl, rng):
         raise AssertionError(f"x after numerical_gradient(f, x): {int(changed.sum())} of {x.numel()} elements "
                              f"differ from their original values (largest change {diff:.3g}; first at index "
                              f"{idx}: was {x[idx].item()!r}, now {after[idx].item()!r}).\n  Likely mistake: {likely}.")
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, impl, rng):
+    f = impl.lib("worker_support.testfns").cubic_sum
+    out = expect_device_follows(ex.numerical_gradient, f, torch.randn(3, 4, generator=rng, dtype=F64), 1e-4,
+                                what="numerical_gradient(sum(x³ - 2x), x[3,4], eps=1e-4)")
+    expect_tensor(out, shape=(3, 4), what="numerical_gradient(f, x[3,4]) on the device check")
 
 
 @check(points=1, gpu=True)

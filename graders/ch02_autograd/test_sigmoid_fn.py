@@ -1,7 +1,17 @@
 """Grader for ch02.sigmoid_fn: class Sigmoid(torch.autograd.Function), used as Sigmoid.apply(x)."""
 import torch
 
-from torchcourse.grading import assert_close, check, expect_tensor, forbidden_api_check, grad_of, gradcheck
+from torchcourse.grading import (
+    assert_close,
+    assert_fast,
+    call_unchanged,
+    check,
+    expect_device_follows,
+    expect_tensor,
+    forbidden_api_check,
+    grad_of,
+    gradcheck,
+)
 
 test_no_forbidden_api = forbidden_api_check()
 
@@ -86,6 +96,57 @@ def test_backward_matches_forward(ex, rng):
     # no oracle: the learner's backward against finite differences of the learner's own forward
     x = (3 * torch.randn(4, 5, generator=rng, dtype=F64)).requires_grad_()
     gradcheck(ex.Sigmoid.apply, x, generator=rng, what="Sigmoid.apply(x[4,5]) in float64")
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    x = torch.randn(4, 5, generator=rng, dtype=F64) * 3
+    what = "Sigmoid.apply(x[4,5] float64)"
+    out = call_unchanged(ex.Sigmoid.apply, x, names=("x",), what=what)
+    assert_close(out, torch.sigmoid(x), atol=1e-12, what=what)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, impl, rng):
+    # forward alone, then forward and backward in the worker: both must make their tensors on x's device
+    x = torch.randn(4, 5, generator=rng, dtype=F64)
+    expect_device_follows(ex.Sigmoid.apply, x, what="Sigmoid.apply(x[4,5])")
+    probes = impl.lib("worker_support.p1_probes")
+    expect_device_follows(probes.forward_backward, ex.Sigmoid.apply, x.requires_grad_(),
+                          torch.randn(4, 5, generator=rng, dtype=F64),
+                          what="Sigmoid.apply(x[4,5]) then backward (dL/dx)")
+
+
+@check(points=1)
+def test_saved_for_backward(ex, impl, rng):
+    # x and σ(x) are both doubled in place between forward and backward: tensors saved with
+    # ctx.save_for_backward make autograd refuse (their version changed); a tensor kept as ctx.out = out
+    # silently gives the gradient of the modified values.
+    x0 = (torch.randn(3, 4, generator=rng, dtype=F64) * 2).requires_grad_()
+    g = torch.randn(3, 4, generator=rng, dtype=F64)
+    kind, value = impl.lib("worker_support.p1_probes").modified_after_forward(ex.Sigmoid.apply, x0, g)
+    if kind == "refused":
+        return
+    s = torch.sigmoid(x0.detach())
+    what = ("dL/dx through Sigmoid when x and σ(x) are modified in place after forward (save_for_backward "
+            "would refuse; a copy would keep the right gradient)")
+    assert_close(value, 2 * g * s * (1 - s), atol=1e-12, what=what,
+                 mistakes=[("a tensor stored on ctx (ctx.out = out) instead of ctx.save_for_backward: backward "
+                            "read the output after it was modified in place; save it with ctx.save_for_backward(out) "
+                            "so autograd checks it is unchanged", 2 * g * (2 * s) * (1 - 2 * s)),
+                           ("a tensor stored on ctx (ctx.x = x) instead of ctx.save_for_backward: backward read "
+                            "the input after it was modified in place; save it with ctx.save_for_backward(x)",
+                            2 * g * torch.sigmoid(2 * x0.detach()) * (1 - torch.sigmoid(2 * x0.detach())))],
+                 hint="save what backward needs with ctx.save_for_backward(...) and read it with ctx.saved_tensors")
+
+
+@check(points=1, speed=True, timeout=60)
+def test_speed(ex, ref, rng, exercise):
+    # 256K elements: a Python loop over them (even the fastest, math.exp over x.tolist()) pays ~200 ns per
+    # element, while any whole-tensor formula (exp, tanh, a torch.where of two branches) pays a few ns.
+    x = torch.randn(512, 512, generator=rng) * 4
+    assert_fast(ex.Sigmoid.apply, ref.Sigmoid.apply, x, number=3,
+                max_ratio=exercise.threshold("speed_max_ratio"), what="Sigmoid.apply(x[512,512])")
 
 
 @check(points=1, gpu=True)

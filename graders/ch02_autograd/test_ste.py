@@ -1,7 +1,7 @@
 """Grader for ch02.ste: StraightThroughRound.apply(x), torch.round forward, identity backward."""
 import torch
 
-from torchcourse.grading import assert_close, check, expect_tensor, grad_of
+from torchcourse.grading import assert_close, call_unchanged, check, expect_device_follows, expect_tensor, grad_of
 
 F64 = torch.float64
 HALVES = torch.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, 0.49, 0.51, -0.51], dtype=F64)
@@ -50,6 +50,23 @@ def test_backward_identity(ex, rng):
     out, (gx,) = grad_of(ex.StraightThroughRound.apply, x.clone().requires_grad_(), grad_outputs=g)
     _judge_forward(out, x, "StraightThroughRound.apply(x[5,6] float64)")
     _judge_backward(gx, x, g, "dL/dx through StraightThroughRound (float64, random grad_output, |x| up to ~10)")
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    x = torch.cat([HALVES, torch.randn(6, generator=rng, dtype=F64) * 4])
+    what = "StraightThroughRound.apply(x[16] float64)"
+    out = call_unchanged(ex.StraightThroughRound.apply, x, names=("x",), what=what)
+    _judge_forward(out, x, what)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, impl, rng):
+    x = torch.randn(4, 5, generator=rng, dtype=F64) * 3
+    expect_device_follows(ex.StraightThroughRound.apply, x, what="StraightThroughRound.apply(x[4,5])")
+    expect_device_follows(impl.lib("worker_support.p1_probes").forward_backward, ex.StraightThroughRound.apply,
+                          x.requires_grad_(), torch.randn(4, 5, generator=rng, dtype=F64),
+                          what="StraightThroughRound.apply(x[4,5]) then backward (dL/dx)")
 
 
 @check(points=1, gpu=True)

@@ -6,7 +6,9 @@ def sliding_windows(x: torch.Tensor, size: int, step: int) -> torch.Tensor:
     """All windows of ``size`` consecutive elements along the last dimension, ``step`` apart.
 
     Args:
-        x: [..., T] tensor (any leading dimensions, any dtype).
+        x: [..., T] tensor (any leading dimensions, any dtype), in any layout: like Tensor.unfold, it may
+            itself be a transposed, sliced or offset view, so a view of it starts from x.stride() and
+            x.storage_offset().
         size: window length, a positive int.
         step: distance between the starts of consecutive windows, a positive int.
 
