@@ -43,3 +43,9 @@ def devices_of(tensors) -> list:
 def transposed(base: torch.Tensor) -> torch.Tensor:
     """``base.t()``: a non-contiguous view that lives in the worker with its layout (for in-place fills)."""
     return base.t()
+
+
+def parameter_flags(module) -> list:
+    """``[name, requires_grad, version counter]`` of each parameter of ``module``: what a function that only
+    reads a model must leave as it was."""
+    return [[name, bool(p.requires_grad), int(p._version)] for name, p in module.named_parameters()]
