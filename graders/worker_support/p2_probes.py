@@ -49,3 +49,11 @@ def parameter_flags(module) -> list:
     """``[name, requires_grad, version counter]`` of each parameter of ``module``: what a function that only
     reads a model must leave as it was."""
     return [[name, bool(p.requires_grad), int(p._version)] for name, p in module.named_parameters()]
+
+
+def steps_with(optimizer, params, grads_per_step) -> None:
+    """For each step's list of gradients: ``p.grad = g`` (the very tensors, no copy), then
+    ``optimizer.step()``; the caller reads every ``g`` back afterwards, so an optimizer that keeps a reference
+    to an earlier step's ``p.grad`` and edits it later is seen too."""
+    for grads in grads_per_step:
+        step_with(optimizer, params, grads)
