@@ -6,7 +6,7 @@ gradients into those parameters (``testfns.set_grads``) and into trusted copies 
 and compares the whole trajectories step by step.
 """
 import torch
-from support.optim_contracts import check_any_rank, check_fast, check_grads_unchanged, check_state_device
+from support.optim_contracts import contract_checks
 from support.optim_harness import (
     check_closure,
     flat,
@@ -203,33 +203,10 @@ def test_closure(ex, impl, rng):
     check_closure(ex.AdamW, torch.optim.AdamW, impl, rng, {"lr": 0.05}, hint=HINT)
 
 
-# the contract checks run every branch of the update that keeps state or decays
-KW = {"lr": 0.05, "weight_decay": 0.1}
-LABEL = "AdamW(lr=0.05, weight_decay=0.1)"
-
-
-@check(points=1, covers=("inputs",))
-def test_grads_unchanged(ex, impl, rng):
-    check_grads_unchanged(ex.AdamW, impl, rng, KW, what=LABEL)
-
-
-@check(points=1)
-def test_any_rank(ex, impl, rng):
-    check_any_rank(ex.AdamW, torch.optim.AdamW, impl, rng, KW, steps=STEPS, mistakes=_mistakes, hint=HINT,
-                   what=f"{LABEL} over {STEPS} steps of a 0-d, a 4-D [2, 3, 2, 2] and a 1-D parameter")
-
-
-@check(points=1, covers=("device",))
-def test_state_device(ex, impl):
-    check_state_device(ex.AdamW, impl, KW, what=f"{LABEL}.step()")
-
-
-@check(points=1, speed=True, timeout=60)
-def test_speed(ex, ref, impl, rng, exercise):
-    # one step over a [32, 32] and a [32] parameter: a loop over their elements costs far more (ratios in
-    # chapter.toml); the reference's optimizer lives in the reference's worker (there is no fixture for it)
-    check_fast(ex.AdamW, ref.AdamW, impl, ref._impl, rng, {"lr": 0.05, "weight_decay": 0.1},
-               max_ratio=exercise.threshold("speed_max_ratio"), what="AdamW(...).step() over [32, 32] and [32]")
+# the contract checks (gradients, ranks, device, speed) with hyper-parameters that run every branch
+test_grads_unchanged, test_any_rank, test_state_device, test_speed = contract_checks(
+    "AdamW", torch.optim.AdamW, {"lr": 0.05, "weight_decay": 0.1}, steps=STEPS, mistakes=_mistakes, hint=HINT)
+# one timed step over a [64, 64] and a [64] parameter: a loop over their elements costs far more (chapter.toml)
 
 
 @check(points=1, gpu=True)

@@ -5,7 +5,7 @@ gradients into those parameters (``testfns.set_grads``) and into trusted copies 
 and compares the whole trajectories step by step.
 """
 import torch
-from support.optim_contracts import check_any_rank, check_fast, check_grads_unchanged, check_state_device
+from support.optim_contracts import contract_checks
 from support.optim_harness import (
     check_closure,
     flat,
@@ -205,36 +205,13 @@ def test_closure(ex, impl, rng):
     check_closure(ex.SGD, torch.optim.SGD, impl, rng, {"lr": 0.05, "momentum": 0.9}, hint=HINT)
 
 
-# the contract checks run every branch of the update that keeps state or decays
+# the contract checks (gradients, ranks, device, speed) with hyper-parameters that run every branch; without
+# weight decay the gradient itself enters the momentum buffer, so a buffer that aliases it rewrites it later
 KW = {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1}
-LABEL = "SGD(lr=0.05, momentum=0.9, weight_decay=0.1)"
-
-
-@check(points=1, covers=("inputs",))
-def test_grads_unchanged(ex, impl, rng):
-    check_grads_unchanged(ex.SGD, impl, rng, KW, what=LABEL)
-    # without weight decay the gradient itself is what enters the momentum buffer: a buffer that aliases it
-    # rewrites it on the next step
-    check_grads_unchanged(ex.SGD, impl, rng, {**KW, "weight_decay": 0.0}, what="SGD(lr=0.05, momentum=0.9)")
-
-
-@check(points=1)
-def test_any_rank(ex, impl, rng):
-    check_any_rank(ex.SGD, torch.optim.SGD, impl, rng, KW, steps=STEPS, mistakes=_mistakes, hint=HINT,
-                   what=f"{LABEL} over {STEPS} steps of a 0-d, a 4-D [2, 3, 2, 2] and a 1-D parameter")
-
-
-@check(points=1, covers=("device",))
-def test_state_device(ex, impl):
-    check_state_device(ex.SGD, impl, KW, what=f"{LABEL}.step()")
-
-
-@check(points=1, speed=True, timeout=60)
-def test_speed(ex, ref, impl, rng, exercise):
-    # one step over a [32, 32] and a [32] parameter: a loop over their elements costs far more (ratios in
-    # chapter.toml); the reference's optimizer lives in the reference's worker (there is no fixture for it)
-    check_fast(ex.SGD, ref.SGD, impl, ref._impl, rng, {**KW, "nesterov": True},
-               max_ratio=exercise.threshold("speed_max_ratio"), what="SGD(...).step() over [32, 32] and [32]")
+test_grads_unchanged, test_any_rank, test_state_device, test_speed = contract_checks(
+    "SGD", torch.optim.SGD, KW, steps=STEPS, mistakes=_mistakes, hint=HINT,
+    grads_kws=(KW, {**KW, "weight_decay": 0.0}), speed_kw={**KW, "nesterov": True})
+# one timed step over a [64, 64] and a [64] parameter: a loop over their elements costs far more (chapter.toml)
 
 
 @check(points=1, gpu=True)
