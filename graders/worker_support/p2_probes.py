@@ -40,11 +40,6 @@ def devices_of(tensors) -> list:
     return [t.device.type for t in tensors]
 
 
-def transposed(base: torch.Tensor) -> torch.Tensor:
-    """``base.t()``: a non-contiguous view that lives in the worker with its layout (for in-place fills)."""
-    return base.t()
-
-
 def parameter_flags(module) -> list:
     """``[name, requires_grad, version counter]`` of each parameter of ``module``: what a function that only
     reads a model must leave as it was."""
