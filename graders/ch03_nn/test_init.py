@@ -8,8 +8,18 @@ of the same std are 0.057 apart), histogram bins within ±10% (at least 8 standa
 import math
 
 import torch
+from support.p2_checks import describe, laid_out
 
-from torchcourse.grading import LearnerError, check, expect_raises, expect_tensor, forbidden_api_check, put
+from torchcourse.grading import (
+    LearnerError,
+    assert_fast,
+    check,
+    expect_device_follows,
+    expect_raises,
+    expect_tensor,
+    forbidden_api_check,
+    put,
+)
 
 test_no_forbidden_api = forbidden_api_check()
 
@@ -185,6 +195,64 @@ def test_rejects_1d(ex):
     for name in ("kaiming_normal_", "xavier_uniform_"):
         expect_raises(ValueError, getattr(ex, name), torch.empty(10),
                       what=f"{name}(torch.empty(10)) (fan in and fan out need at least 2 dimensions)")
+        expect_raises(ValueError, getattr(ex, name), torch.empty(()),
+                      what=f"{name}(torch.empty(())) (a 0-d tensor has no fans either: t.dim() < 2 raises)")
+
+
+@check(points=1, covers=("inputs",))
+def test_fills_t_as_laid_out(ex, impl):
+    # the contract is to fill t in place: t keeps its shape, strides, offset, dtype and requires_grad, whatever
+    # its layout (a transposed weight, a slice of a bigger tensor), and it is t itself that is returned, filled
+    for how in ("transposed", "strided"):
+        for name in ("kaiming_normal_", "xavier_uniform_"):
+            t = laid_out(torch.zeros(128, 64), how)
+            what = f"{name}(t) with t {describe(t)} (a {how} tensor)"
+            th = put(impl, t)
+            try:
+                out = _call(getattr(ex, name), th, what)
+            except LearnerError as e:
+                if "view size is not compatible" in e.message:
+                    raise AssertionError(f"{what}: {e.describe()}\n  Likely mistake: t.view(-1) needs a contiguous "
+                                         f"t; fill t itself (t.normal_(), t.uniform_(), t.copy_(values)), whatever "
+                                         f"its layout") from None
+                raise
+            after = th.detach()
+            layout = (tuple(after.shape), after.stride(), after.storage_offset(), after.dtype)
+            if layout != (tuple(t.shape), t.stride(), t.storage_offset(), t.dtype):
+                raise AssertionError(f"{what}: t changed its layout to {describe(after)} ({after.dtype}). Likely "
+                                     f"mistake: t was replaced (t.data = ..., t.set_(...)) instead of filled in place")
+            if (after == 0).all():
+                raise AssertionError(f"{what}: t itself is still all zeros after the call. Likely mistake: a copy "
+                                     f"was filled (t.reshape(-1) or t.contiguous() copy a non-contiguous t); fill t "
+                                     f"itself (t.normal_(), t.uniform_(), or t.copy_(values))")
+            if not torch.equal(out, after):
+                raise AssertionError(f"{what}: the returned tensor differs from t after the call; return t itself")
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex):
+    for name in ("kaiming_normal_", "xavier_uniform_"):
+        what = f"{name}(t) with t = torch.empty(64, 32) on the `meta` device"
+        try:
+            out = expect_device_follows(getattr(ex, name), torch.empty(64, 32), what=what)
+        except LearnerError as e:
+            if "incompatible tensor type" in e.message or "set_data" in e.message:
+                raise AssertionError(f"{what}: {e.describe()}\n  Likely mistake: t.data = <a new tensor made on the "
+                                     f"CPU>: that swaps t's storage for one on another device (a parameter on a GPU "
+                                     f"would end up on the CPU); fill t in place on its own device (t.normal_(), "
+                                     f"t.uniform_(), t.copy_(values))") from None
+            raise
+        expect_tensor(out, shape=(64, 32), dtype=torch.float32, device="meta", what=what,
+                      hint="fill t where it lives and return t")
+
+
+@check(points=1, speed=True, timeout=60)
+def test_speed(ex, ref, exercise):
+    # 8192 elements: a loop over them (random.gauss per element) costs far more than one fill (ratios in
+    # chapter.toml); the values are random, so the timed results are not compared with the reference's
+    for name, kw in (("kaiming_normal_", {}), ("xavier_uniform_", {"gain": 1.0})):
+        assert_fast(getattr(ex, name), getattr(ref, name), torch.zeros(128, 64), number=2, verify=False,
+                    max_ratio=exercise.threshold("speed_max_ratio"), what=f"{name}(torch.empty(128, 64))", **kw)
 
 
 @check(points=1, gpu=True)

@@ -3,12 +3,16 @@ import math
 
 import torch
 import torch.nn.functional as F
+from support.p2_checks import LAYOUTS, call_with_layout, describe, laid_out
 
 from torchcourse.grading import (
     LearnerError,
     assert_close,
+    assert_fast,
     assert_grads_close,
+    call_unchanged,
     check,
+    expect_device_follows,
     expect_tensor,
     forbidden_api_check,
     grad_of,
@@ -188,6 +192,50 @@ def test_init_bias(ex):
                              f"initialised to zeros; nn.Linear draws it from U(-1/√in, 1/√in) like the weight")
     _judge_uniform(b, 1 / math.sqrt(i), f"Linear({i}, {o}).bias at initialisation", bins=8, flat_tol=0.2,
                    ks_max=0.06, candidates=_candidates(i, o))
+
+
+@check(points=1, covers=("inputs",))
+def test_input_unchanged(ex, rng):
+    h, sd = _loaded(ex, 5, 3, rng)
+    for shape in ((4, 5), (2, 3, 5)):
+        x = torch.randn(*shape, generator=rng, dtype=F64)
+        what = f"Linear(5, 3).forward(x{list(shape)})"
+        _judge_forward(call_unchanged(h, x, names=("x",), what=what), x, sd, what)
+
+
+@check(points=1)
+def test_input_layouts(ex, rng):
+    h, sd = _loaded(ex, 5, 3, rng)
+    x = torch.randn(2, 4, 5, generator=rng, dtype=F64)
+    cases = [laid_out(x, how) for how in LAYOUTS] + [torch.randn(1, 5, generator=rng, dtype=F64).expand(6, 5)]
+    for x in cases:
+        what = f"Linear(5, 3).forward(x) with x {describe(x)} (not contiguous, as a caller may pass it)"
+        _judge_forward(call_with_layout(h, x, what=what), x, sd, what)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, rng):
+    for bias in (True, False):
+        h = ex.Linear(5, 3, bias=bias)
+        h.to("meta")
+        what = f"Linear(5, 3, bias={bias}).to('meta').forward(x[4, 5] on meta)"
+        out = expect_device_follows(h, torch.randn(4, 5, generator=rng), what=what)
+        expect_tensor(out, shape=(4, 3), dtype=torch.float32, device="meta", what=what,
+                      hint="module.to(device) moves what is registered (parameters, buffers); build nothing "
+                           "on the CPU in forward")
+
+
+@check(points=1, speed=True, timeout=60)
+def test_speed(ex, ref, rng, exercise):
+    # a long, thin batch: a loop over its 8192 rows costs far more than one matmul, while even the
+    # [N, out, in] broadcast product stays small (measured ratios in chapter.toml)
+    sd = {"weight": torch.randn(2, 4, generator=rng), "bias": torch.randn(2, generator=rng)}
+    mine, theirs = ex.Linear(4, 2), ref.Linear(4, 2)
+    load_state(mine, sd)
+    load_state(theirs, sd)
+    x = torch.randn(8192, 4, generator=rng)
+    assert_fast(mine, theirs, x, number=2, max_ratio=exercise.threshold("speed_max_ratio"),
+                what="Linear(4, 2).forward(x[8192, 4])")
 
 
 @check(points=1, gpu=True)

@@ -1,11 +1,15 @@
 """Grader for ch03.mlp: MLP(in_dim, hidden, out_dim, activation="relu", dropout=0.0)."""
 import torch
 import torch.nn.functional as F
+from support.p2_checks import LAYOUTS, call_with_layout, describe, laid_out
 
 from torchcourse.grading import (
     assert_close,
+    assert_fast,
     assert_grads_close,
+    call_unchanged,
     check,
+    expect_device_follows,
     expect_raises,
     expect_tensor,
     grad_of,
@@ -53,16 +57,21 @@ def _build(ex, rng, in_dim, hidden, out_dim, activation="relu", dropout=0.0, sca
     dims = [in_dim, *hidden, out_dim]
     what = f"MLP({in_dim}, {hidden}, {out_dim}, activation={activation!r}, dropout={dropout})"
     h = ex.MLP(in_dim, hidden, out_dim, activation=activation, dropout=dropout)
-    names = _layers(h, dims, what)
     h.double()
     weights = [(torch.randn(o, i, generator=rng, dtype=F64) * scale / i ** 0.5,
                 torch.randn(o, generator=rng, dtype=F64) * 0.5) for i, o in zip(dims[:-1], dims[1:])]
+    return h, weights, what, _load(h, dims, weights, what)
+
+
+def _load(h, dims, weights, what):
+    """Load ``weights`` [(w, b)] into the learner's linear layers in registration order; eval mode."""
+    names = _layers(h, dims, what)
     sd = {}
     for (wn, bn), (w, b) in zip(names, weights):
         sd[wn], sd[bn] = w, b
     load_state(h, sd)
     h.eval()
-    return h, weights, what, names
+    return names
 
 
 def _oracle(x, weights, act="relu", *, after_last=False, no_act=False):
@@ -115,7 +124,10 @@ def test_activations(ex, rng):
         h, weights, what, _ = _build(ex, rng, 5, [7, 6], 4, activation=act, scale=2.0)
         x = torch.randn(9, 5, generator=rng, dtype=F64)
         _judge(h, x, weights, act, f"{what}.forward(x[9,5]) (float64)")
-    expect_raises(ValueError, ex.MLP, 4, [4], 2, "sigmoid", what="MLP(4, [4], 2, activation='sigmoid')")
+    for name in ("sigmoid", "leaky_relu"):
+        expect_raises(ValueError, ex.MLP, 4, [4], 2, name,
+                      what=f"MLP(4, [4], 2, activation={name!r}) (only 'relu', 'gelu' and 'tanh' exist: the "
+                           f"constructor raises ValueError for any other name)")
 
 
 @check(points=1)
@@ -165,6 +177,59 @@ def test_gradients(ex, rng):
     assert_close(gx, xr.grad, atol=1e-10, rtol=1e-10, what=f"dL/dx through {what} (float64)")
     expected = {name: leaf.grad for (wn, bn), (wl, bl) in zip(names, leaves) for name, leaf in ((wn, wl), (bn, bl))}
     assert_grads_close(param_grads(h), expected, atol=1e-10, rtol=1e-10, what=f"{what}, float64")
+
+
+@check(points=1, covers=("inputs",))
+def test_input_unchanged(ex, rng):
+    h, _, what, _ = _build(ex, rng, 6, [8, 5], 3, dropout=0.2)
+    h.train()
+    for shape in ((10, 6), (6,)):
+        x = torch.randn(*shape, generator=rng, dtype=F64)
+        out = call_unchanged(h, x, names=("x",), what=f"{what} in training mode, forward(x{list(shape)})")
+        expect_tensor(out, shape=(*shape[:-1], 3), dtype=F64, what=f"{what}.forward(x{list(shape)})")
+
+
+@check(points=1)
+def test_input_layouts(ex, rng):
+    h, weights, what, _ = _build(ex, rng, 6, [8, 5], 3)
+    x = torch.randn(3, 4, 6, generator=rng, dtype=F64)
+    for x in [laid_out(x, how) for how in LAYOUTS] + [torch.randn(6, generator=rng, dtype=F64).expand(5, 6)]:
+        label = f"{what}.forward(x) with x {describe(x)} (not contiguous, as a caller may pass it)"
+        _judge_layout(h, x, weights, label)
+
+
+def _judge_layout(h, x, weights, what):
+    out = call_with_layout(h, x, what=what)
+    expected = _oracle(x, weights)
+    expect_tensor(out, shape=expected.shape, dtype=x.dtype, what=what)
+    assert_close(out, expected, atol=1e-10, rtol=1e-10, what=what)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, rng):
+    h = ex.MLP(5, [7, 6], 4, dropout=0.5)
+    h.to("meta")
+    for mode in ("train", "eval"):
+        getattr(h, mode)()
+        what = f"MLP(5, [7, 6], 4, dropout=0.5).to('meta') in {mode} mode, forward(x[3, 5] on meta)"
+        out = expect_device_follows(h, torch.randn(3, 5, generator=rng), what=what)
+        expect_tensor(out, shape=(3, 4), dtype=torch.float32, device="meta", what=what,
+                      hint="module.to(device) moves what is registered; a mask or tensor made in forward must "
+                           "be made on the input's device (torch.rand_like(x), nn.Dropout)")
+
+
+@check(points=1, speed=True, timeout=60)
+def test_speed(ex, ref, rng, exercise):
+    # a long, thin batch: a loop over its 1024 rows costs far more than one pass (ratios in chapter.toml)
+    dims = [4, 8, 2]
+    weights = [(torch.randn(o, i, generator=rng) / i ** 0.5, torch.randn(o, generator=rng))
+               for i, o in zip(dims[:-1], dims[1:])]
+    mine, theirs = ex.MLP(4, [8], 2), ref.MLP(4, [8], 2)
+    _load(mine, dims, weights, "MLP(4, [8], 2)")
+    _load(theirs, dims, weights, "the reference MLP(4, [8], 2)")
+    x = torch.randn(1024, 4, generator=rng)
+    assert_fast(mine, theirs, x, number=2, max_ratio=exercise.threshold("speed_max_ratio"),
+                what="MLP(4, [8], 2).forward(x[1024, 4]) in eval mode")
 
 
 @check(points=1, gpu=True)

@@ -1,8 +1,9 @@
 """Grader for ch03.params: count_parameters(module, trainable_only=True) -> int, shared parameters once."""
+import torch
 import torch.nn as nn
 from worker_support import testfns
 
-from torchcourse.grading import check
+from torchcourse.grading import assert_fast, check, params
 
 SHARED = "counts shared parameters twice"
 
@@ -83,3 +84,40 @@ def test_buffers_are_not_parameters(ex, impl):
                                                                                      nn.BatchNorm1d(16)),
            "count_parameters(Sequential(Linear(4, 16), BatchNorm1d(16))) (running_mean, running_var and "
            "num_batches_tracked are buffers, not parameters)")
+
+
+@check(points=1, covers=("inputs",))
+def test_model_unchanged(ex, impl):
+    nn_w = impl.lib("torch.nn")
+    probes = impl.lib("worker_support.p2_probes")
+    frozen = nn_w.Linear(10, 20)
+    frozen.requires_grad_(False)
+    model = nn_w.Sequential(frozen, nn_w.ReLU(), nn_w.Linear(20, 5))
+    twin = nn.Sequential(nn.Linear(10, 20).requires_grad_(False), nn.ReLU(), nn.Linear(20, 5))
+    before_values, before_flags = params(model), probes.parameter_flags(model)
+    for trainable_only in (True, False):
+        ex.count_parameters(model, trainable_only=trainable_only)
+    after_values, after_flags = params(model), probes.parameter_flags(model)
+    changed = [name for (name, *a), (_, *b) in zip(before_flags, after_flags) if a != b]
+    changed += [name for name in before_values if not torch.equal(before_values[name], after_values.get(name))]
+    if changed or len(after_flags) != len(before_flags):
+        raise AssertionError(f"count_parameters(model) changed the model it was asked to count: parameters "
+                             f"{sorted(set(changed))} (values, requires_grad or version counter) differ after the "
+                             f"call. Likely mistake: requires_grad_() (which sets the flag) where requires_grad (which "
+                             f"reads it) was meant, or an in-place operation on a parameter; only read the model")
+    for trainable_only in (True, False):
+        _judge(ex, model, twin, f"count_parameters(model, trainable_only={trainable_only})",
+               trainable_only=trainable_only)
+
+
+@check(points=1, speed=True, timeout=60)
+def test_speed(ex, ref, impl, exercise):
+    # 16.5 k parameter elements: a loop over them (iterating p, or p.tolist()) costs far more than p.numel()
+    # (ratios in chapter.toml). Each side counts a model of its own worker: a bound call (functools.partial)
+    sides = []
+    for module, worker in ((ex, impl), (ref, ref._impl)):       # the reference's worker: ref has no impl fixture
+        nn_w = worker.lib("torch.nn")
+        model = nn_w.Sequential(nn_w.Linear(128, 128), nn_w.ReLU(), nn_w.Linear(128, 2))
+        sides.append(worker.lib("worker_support.p2_probes").bound(module.count_parameters, model))
+    assert_fast(*sides, number=2, max_ratio=exercise.threshold("speed_max_ratio"),
+                what="count_parameters(Sequential(Linear(128, 128), ReLU(), Linear(128, 2)))")

@@ -6,6 +6,7 @@ gradients into those parameters (``testfns.set_grads``) and into trusted copies 
 and compares the whole trajectories step by step.
 """
 import torch
+from support.optim_contracts import contract_checks
 from support.optim_harness import (
     check_closure,
     flat,
@@ -200,6 +201,12 @@ def test_grad_untouched(ex, impl, rng):
 @check(points=1)
 def test_closure(ex, impl, rng):
     check_closure(ex.AdamW, torch.optim.AdamW, impl, rng, {"lr": 0.05}, hint=HINT)
+
+
+# the contract checks (gradients, ranks, device, speed) with hyper-parameters that run every branch
+test_grads_unchanged, test_any_rank, test_state_device, test_speed = contract_checks(
+    "AdamW", torch.optim.AdamW, {"lr": 0.05, "weight_decay": 0.1}, steps=STEPS, mistakes=_mistakes, hint=HINT)
+# one timed step over a [64, 64] and a [64] parameter: a loop over their elements costs far more (chapter.toml)
 
 
 @check(points=1, gpu=True)

@@ -1,8 +1,18 @@
 """Grader for ch04.bce: bce_with_logits(logits, target, pos_weight=None) -> 0-d mean loss."""
 import torch
 import torch.nn.functional as F
+from support.p2_checks import call_with_layout, describe, laid_out
 
-from torchcourse.grading import assert_close, assert_fast, check, expect_tensor, forbidden_api_check, grad_of
+from torchcourse.grading import (
+    assert_close,
+    assert_fast,
+    call_unchanged,
+    check,
+    expect_device_follows,
+    expect_tensor,
+    forbidden_api_check,
+    grad_of,
+)
 
 test_no_forbidden_api = forbidden_api_check()
 
@@ -143,6 +153,43 @@ def test_speed(ex, ref, rng, exercise):
     x, y = _randn(rng, 2048, 8, dtype=torch.float32), _hard(rng, 2048, 8, dtype=torch.float32)
     assert_fast(ex.bce_with_logits, ref.bce_with_logits, x, y, number=2,
                 max_ratio=exercise.threshold("speed_max_ratio"), what="bce_with_logits(logits[2048,8], ...)")
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    x, y = _randn(rng, 5, 4, scale=3.0), torch.rand(5, 4, generator=rng, dtype=F64)
+    pw = torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=F64)
+    for kw in ({}, {"pos_weight": pw}):
+        what = f"bce_with_logits(logits[5,4], soft targets{', pos_weight[4]' if kw else ''})"
+        out = call_unchanged(ex.bce_with_logits, x, y, names=("logits", "target"), what=what, **kw)
+        expect_tensor(out, shape=(), dtype=F64, what=what)
+        assert_close(out, F.binary_cross_entropy_with_logits(x, y, **kw), atol=1e-10, rtol=1e-10, what=what,
+                     mistakes=_mistakes(x, y, kw.get("pos_weight")))
+
+
+@check(points=1)
+def test_input_layouts(ex, rng):
+    pw = laid_out(torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=F64), "strided")
+    cases = [(_randn(rng, 4, 6, scale=3.0).t(), _hard(rng, 4, 6).t(), None, "transposed logits and target"),
+             (_randn(rng, 4, 6, scale=3.0).t(), _hard(rng, 6, 4), None, "transposed logits"),
+             (_randn(rng, 6, 4, scale=3.0), _hard(rng, 1, 4).expand(6, 4), pw, "expanded target, strided pos_weight"),
+             (laid_out(_randn(rng, 3, 6, 4), "transposed"), laid_out(torch.rand(3, 6, 4, generator=rng, dtype=F64),
+                                                                     "offset"), pw, "transposed logits, offset target")]
+    for x, y, w, label in cases:
+        what = f"bce_with_logits with {label}: logits {describe(x)}, target {describe(y)}"
+        out = call_with_layout(ex.bce_with_logits, x, y, what=what, **({} if w is None else {"pos_weight": w}))
+        expect_tensor(out, shape=(), dtype=F64, what=what)
+        assert_close(out, F.binary_cross_entropy_with_logits(x, y, pos_weight=w), atol=1e-10, rtol=1e-10, what=what,
+                     mistakes=_mistakes(x, y, w))
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, rng):
+    x, y = _randn(rng, 6, 4, dtype=torch.float32), _hard(rng, 6, 4, dtype=torch.float32)
+    for kw in ({}, {"pos_weight": torch.tensor([1.0, 2.0, 3.0, 4.0])}):
+        what = f"bce_with_logits(logits[6,4], target[6,4]{', pos_weight[4]' if kw else ''}) on the `meta` device"
+        out = expect_device_follows(ex.bce_with_logits, x, y, what=what, **kw)
+        expect_tensor(out, shape=(), dtype=torch.float32, what=what)
 
 
 @check(points=1, gpu=True)

@@ -2,12 +2,15 @@
 label_smoothing=0.0) -> 0-d mean loss."""
 import torch
 import torch.nn.functional as F
+from support.p2_checks import call_with_layout, describe, laid_out
 
 from torchcourse.grading import (
     LearnerError,
     assert_close,
     assert_fast,
+    call_unchanged,
     check,
+    expect_device_follows,
     expect_tensor,
     forbidden_api_check,
     grad_of,
@@ -187,6 +190,43 @@ def test_speed(ex, ref, rng, exercise):
     target = _targets(rng, 16, 2048, ignore=-100)
     assert_fast(ex.cross_entropy, ref.cross_entropy, logits, target, number=2,
                 max_ratio=exercise.threshold("speed_max_ratio"), what="cross_entropy(logits[2048,16], target[2048])")
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    logits = _randn(rng, 3, 5, 4)
+    target = _targets(rng, 5, 3, 4, ignore=-100)
+    what = "cross_entropy(logits[3,5,4], target[3,4] with ignored items, label_smoothing=0.1)"
+    out = call_unchanged(ex.cross_entropy, logits, target, names=("logits", "target"), what=what,
+                         label_smoothing=0.1)
+    expect_tensor(out, shape=(), dtype=F64, what=what)
+    assert_close(out, F.cross_entropy(logits, target, label_smoothing=0.1), atol=1e-10, rtol=1e-10, what=what)
+
+
+@check(points=1)
+def test_input_layouts(ex, rng):
+    channels_last = _randn(rng, 2, 3, 4, 5).permute(0, 3, 1, 2)         # [N, C, H, W] stored as [N, H, W, C]
+    cases = [(channels_last, _targets(rng, 5, 2, 3, 4, ignore=-100), "channels-last [N, C, H, W]"),
+             (_randn(rng, 2, 5, 4, 3).transpose(2, 3), _targets(rng, 5, 2, 3, 4), "[N, C, H, W] with H and W swapped"),
+             (_randn(rng, 6, 7).t(), _targets(rng, 6, 7), "transposed [N, C]"),
+             (laid_out(_randn(rng, 7, 4), "strided"), laid_out(_targets(rng, 4, 7, ignore=-100), "strided"),
+              "strided logits and target")]
+    for logits, target, label in cases:
+        what = f"cross_entropy on {label} logits {describe(logits)}, target {describe(target)}"
+        out = call_with_layout(ex.cross_entropy, logits, target, what=what, label_smoothing=0.1)
+        expect_tensor(out, shape=(), dtype=F64, what=what)
+        assert_close(out, F.cross_entropy(logits, target, label_smoothing=0.1), atol=1e-10, rtol=1e-10, what=what,
+                     mistakes=_mistakes(logits, target, eps=0.1))
+
+
+@check(points=1, covers=("device",))
+def test_device_follows(ex, rng):
+    for shape in ((6, 4), (2, 4, 3, 3)):
+        logits = _randn(rng, *shape, dtype=torch.float32)
+        target = _targets(rng, shape[1], shape[0], *shape[2:], ignore=-100)
+        what = f"cross_entropy(logits{list(shape)}, target, label_smoothing=0.1) on the `meta` device"
+        out = expect_device_follows(ex.cross_entropy, logits, target, what=what, label_smoothing=0.1)
+        expect_tensor(out, shape=(), dtype=torch.float32, what=what)
 
 
 @check(points=1, gpu=True)

@@ -5,6 +5,7 @@ gradients into those parameters (``testfns.set_grads``) and into trusted copies 
 and compares the whole trajectories step by step.
 """
 import torch
+from support.optim_contracts import contract_checks
 from support.optim_harness import (
     check_closure,
     flat,
@@ -202,6 +203,15 @@ def _split(flat, like):
 @check(points=1)
 def test_closure(ex, impl, rng):
     check_closure(ex.SGD, torch.optim.SGD, impl, rng, {"lr": 0.05, "momentum": 0.9}, hint=HINT)
+
+
+# the contract checks (gradients, ranks, device, speed) with hyper-parameters that run every branch; without
+# weight decay the gradient itself enters the momentum buffer, so a buffer that aliases it rewrites it later
+KW = {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1}
+test_grads_unchanged, test_any_rank, test_state_device, test_speed = contract_checks(
+    "SGD", torch.optim.SGD, KW, steps=STEPS, mistakes=_mistakes, hint=HINT,
+    grads_kws=(KW, {**KW, "weight_decay": 0.0}), speed_kw={**KW, "nesterov": True})
+# one timed step over a [64, 64] and a [64] parameter: a loop over their elements costs far more (chapter.toml)
 
 
 @check(points=1, gpu=True)

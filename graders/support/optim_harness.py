@@ -21,8 +21,8 @@ def worker_params(impl, tensors) -> list:
 
 def problem(rng, shapes, steps: int, none_at=()):
     """Initial values and a fixed sequence of gradients (None where a parameter gets no gradient)."""
-    p0 = [torch.randn(*s, generator=rng, dtype=F64) for s in shapes]
-    grads = [[torch.randn(*s, generator=rng, dtype=F64) for s in shapes] for _ in range(steps)]
+    p0 = [torch.randn(s, generator=rng, dtype=F64) for s in shapes]
+    grads = [[torch.randn(s, generator=rng, dtype=F64) for s in shapes] for _ in range(steps)]
     for t, i in none_at:
         grads[t][i] = None
     return p0, grads

@@ -15,8 +15,8 @@ class MLP(nn.Module):
     Args:
         in_dim, out_dim: input and output features.
         hidden: sizes of the hidden layers.
-        activation: "relu", "gelu" (the exact erf form, like nn.GELU()) or "tanh"; anything else raises
-            ValueError.
+        activation: "relu", "gelu" (the exact erf form, like nn.GELU()) or "tanh"; any other name raises
+            ValueError in the constructor (not later, in forward).
         dropout: probability of nn.Dropout after each hidden activation (active in training mode only).
     """
 
