@@ -172,6 +172,37 @@ def _keep4(mask):
     return mask.unsqueeze(1) if mask.dim() == 3 else mask
 
 
+@check(points=1)
+def test_gradients(ex, rng):
+    m, sd = _oracle(rng, norm_first=False)
+    h = _learner(ex, sd, norm_first=False)
+    x = _randn(rng, 2, 5, E)
+    g = _randn(rng, 2, 5, E)
+    _, (gx,) = grad_of(h, x.clone().requires_grad_(), grad_outputs=g)
+    xr = x.clone().requires_grad_()
+    m(xr).backward(g)
+    assert_close(gx, xr.grad, atol=1e-9, rtol=1e-9, what="gradient wrt src (float64, norm_first=False)")
+    assert_grads_close(param_grads(h), {name: p.grad for name, p in m.named_parameters()}, atol=1e-9, rtol=1e-9,
+                       what="float64, norm_first=False")
+
+
+@check(points=1)
+def test_dropout_train_eval(ex, rng):
+    m, sd = _oracle(rng, norm_first=True, dropout=0.3)
+    h = _learner(ex, sd, norm_first=True, dropout=0.3)
+    x = _randn(rng, 2, 5, E)
+    h.eval()
+    m.eval()
+    _judge(h(x), m(x), [], "TransformerEncoderLayer(dropout=0.3) in eval mode")
+    h.train()
+    out = h(x)
+    expect_tensor(out, shape=x.shape, what="TransformerEncoderLayer(dropout=0.3) in training mode")
+    if torch.allclose(out, m(x), atol=1e-9):
+        raise AssertionError("TransformerEncoderLayer(dropout=0.3) in training mode: expected dropout to change the "
+                             "output, got exactly the eval-mode output. Likely mistake: dropout ignored (apply it "
+                             "to each sublayer's output before the residual add)")
+
+
 @check(points=1, covers=("inputs",))
 def test_inputs_unchanged(ex, rng):
     for norm_first in (True, False):
@@ -205,8 +236,9 @@ def test_device_follows_inputs(ex, impl, rng):
         for kw, label in (({"is_causal": True}, "is_causal=True"),
                           ({"mask": padding, "is_causal": True}, "a key-padding mask and is_causal=True")):
             what = f"TransformerEncoderLayer({E}, {H}, {FF}, norm_first={norm_first}) with {label}"
-            out = expect_module_device_follows(lambda nf=norm_first: ex.TransformerEncoderLayer(E, H, FF, norm_first=nf),
-                                               impl.lib("torch"), x, what=what, **kw)
+            def make(nf=norm_first):
+                return ex.TransformerEncoderLayer(E, H, FF, norm_first=nf)
+            out = expect_module_device_follows(make, impl.lib("torch"), x, what=what, **kw)
             expect_tensor(out, shape=(2, 6, E), what=f"{what}, on meta")
 
 
