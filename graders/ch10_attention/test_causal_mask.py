@@ -1,5 +1,6 @@
 """Grader for ch10.causal_mask: causal_mask(lq, lk=None, device=None) -> Bool[lq, lk], True = may attend."""
 import torch
+from support.p4_attention import default_device
 
 from torchcourse.grading import assert_close, assert_fast, check, expect_tensor
 
@@ -54,12 +55,8 @@ def test_device_follows(ex, impl):
     # `meta` stands in for a GPU: every machine has it, and a mask made on the CPU instead shows there
     _expect_on_meta(ex.causal_mask(5, 7, device="meta"), "causal_mask(5, 7, device='meta')")
     _expect_on_meta(ex.causal_mask(4, device=torch.device("meta")), "causal_mask(4, device=torch.device('meta'))")
-    torch_w = impl.lib("torch")
-    torch_w.set_default_device("meta")
-    try:
+    with default_device(impl.lib("torch"), "meta"):
         out = ex.causal_mask(3, 6)
-    finally:
-        torch_w.set_default_device(None)
     _expect_on_meta(out, "causal_mask(3, 6) with torch.set_default_device('meta') (device=None follows the "
                          "default device)")
 

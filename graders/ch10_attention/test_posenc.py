@@ -1,5 +1,6 @@
 """Grader for ch10.posenc: sinusoidal_positions(max_len, d_model) -> float32 [max_len, d_model]."""
 import torch
+from support.p4_attention import default_device
 
 from torchcourse.grading import assert_close, assert_fast, check, expect_raises, expect_tensor
 
@@ -66,12 +67,8 @@ def test_device_follows_default(ex, impl):
     # no device argument: the table follows the default device, like torch.arange. `meta` stands in for a
     # GPU (every machine has it): a table computed elsewhere (NumPy, math, .cpu()) comes back on the CPU
     what = "sinusoidal_positions(64, 32) with torch.set_default_device('meta')"
-    torch_w = impl.lib("torch")
-    torch_w.set_default_device("meta")
-    try:
+    with default_device(impl.lib("torch"), "meta"):
         out = ex.sinusoidal_positions(64, 32)
-    finally:
-        torch_w.set_default_device(None)
     if not isinstance(out, torch.Tensor) or out.device.type != "meta":
         got = out.device.type if isinstance(out, torch.Tensor) else type(out).__name__
         raise AssertionError(
@@ -94,12 +91,8 @@ def test_speed(ex, ref, exercise):
 @check(points=1, gpu=True)
 def test_gpu(ex, impl, device):
     # no device argument: the result follows the default device, like torch.arange does
-    torch_w = impl.lib("torch")
-    torch_w.set_default_device(device)
-    try:
+    with default_device(impl.lib("torch"), device):
         out = ex.sinusoidal_positions(64, 32)
-    finally:
-        torch_w.set_default_device(None)
     expect_tensor(out, shape=(64, 32), dtype=torch.float32, device=device,
                   what="sinusoidal_positions(64, 32) with torch.set_default_device('cuda')")
     assert_close(out, _closed_form(64, 32), atol=_tol(64), rtol=0,

@@ -31,6 +31,17 @@ def explain_layout_errors(what: str):
             f"or .contiguous() first. A function must accept any layout its caller hands it.") from None
 
 
+@contextmanager
+def default_device(torch_w: Handle, device: str):
+    """The worker's default device set to ``device`` for the block (``torch_w = impl.lib("torch")``): factory
+    calls without ``device=`` in learner code then make tensors there."""
+    torch_w.set_default_device(device)
+    try:
+        yield
+    finally:
+        torch_w.set_default_device(None)
+
+
 def transposed(t: torch.Tensor, dims: tuple[int, int] = (-2, -1)) -> torch.Tensor:
     """The values of ``t`` in a non-contiguous layout: a transposed view of a contiguous copy of ``t``ᵀ."""
     return t.transpose(*dims).contiguous().transpose(*dims)
@@ -83,15 +94,13 @@ def expect_module_device_follows(make, torch_w: Handle, *args, what: str, **kwar
 
 def _with_meta_default(module: Handle, torch_w: Handle, args, kwargs, what: str):
     how = "with the module and its inputs on the CPU while tensors made without device= land on `meta`"
-    torch_w.set_default_device("meta")
     try:
-        result = module(*args, **kwargs)
+        with default_device(torch_w, "meta"):
+            result = module(*args, **kwargs)
     except LearnerError as e:
         if _mismatch(e):
             raise AssertionError(_mixed(what, e, how)) from None
         raise
-    finally:
-        torch_w.set_default_device(None)
     _expect_on("cpu", result, what, how)
     return result
 
