@@ -39,8 +39,10 @@ class MultiHeadAttention(nn.Module):
             query: [B, Lq, E].
             key: [B, Lk, E]; defaults to query (self-attention).
             value: [B, Lk, E]; defaults to key.
-            mask: optional bool, True = may attend, broadcastable to [B, n_heads, Lq, Lk]
-                (e.g. [Lq, Lk] for all, or [B, 1, 1, Lk] for key padding).
+            mask: optional bool, True = may attend, of rank 2 [Lq, Lk] (the same for every sequence),
+                3 [B, Lq, Lk] (one per sequence, shared by the heads) or 4 [B, 1 or n_heads, Lq, Lk];
+                a key-padding mask is [B, 1, 1, Lk]. It is broadcast against the per-head scores
+                [B, n_heads, Lq, Lk] (a rank-3 mask gets its head axis at dim 1).
             is_causal: query i attends only to keys j <= i (top-left aligned); ANDed with mask.
         Returns:
             (out [B, Lq, E], weights [B, Lq, Lk]) where weights are the attention probabilities averaged
@@ -50,4 +52,5 @@ class MultiHeadAttention(nn.Module):
         # TODO: project with in_proj_weight/in_proj_bias (q, k, v use its three row blocks), split the
         # TODO: last axis E into (n_heads, head_dim) and move heads next to the batch, attend (scale,
         # TODO: mask with -inf, softmax, zero masked rows, dropout), merge the heads back and apply out_proj.
+        # TODO: A rank-3 mask [B, Lq, Lk] needs a head axis at dim 1 before it broadcasts.
         raise NotImplementedError("MultiHeadAttention.forward: not implemented yet")

@@ -4,10 +4,14 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from support.p4_attention import expect_module_device_follows, explain_layout_errors, mask_ranks
 
 from torchcourse.grading import (
+    LearnerError,
     assert_close,
+    assert_fast,
     assert_grads_close,
+    call_unchanged,
     check,
     expect_tensor,
     forbidden_api_check,
@@ -138,17 +142,34 @@ def test_masks(ex, rng):
     B, L = 2, 6
     x = _randn(rng, B, L, E)
     tril = torch.ones(L, L, dtype=torch.bool).tril()
-    padding = torch.ones(B, 1, 1, L, dtype=torch.bool)
-    padding[1, ..., 3:] = False
-    for kw, keep, label in (({"is_causal": True}, tril, "is_causal=True"),
-                            ({"mask": padding, "is_causal": True}, padding & tril,
-                             "a key-padding mask [2,1,1,6] and is_causal=True")):
-        no_causal = keep | ~tril if "mask" not in kw else padding.expand(B, 1, L, L)
-        mistakes = [("is_causal ignored", m(x, src_mask=_nn_mask(no_causal, B, L)))]
+    cases = [({"is_causal": True}, tril, "is_causal=True")]
+    for label, mask, keep in mask_ranks(rng, B, L, L):
+        cases += [({"mask": mask}, keep, label), ({"mask": mask, "is_causal": True}, keep & tril,
+                                                  f"{label} and is_causal=True")]
+    for kw, keep, label in cases:
+        mistakes = []
+        if "is_causal" in kw:
+            no_causal = kw["mask"] if "mask" in kw else None
+            mistakes.append(("is_causal ignored", m(x, src_mask=None if no_causal is None else
+                                                    _nn_mask(_keep4(no_causal), B, L))))
         if "mask" in kw:
-            mistakes.append(("mask ignored", m(x, src_mask=_nn_mask(tril, B, L))))
-        _judge(h(x, **kw), m(x, src_mask=_nn_mask(keep, B, L)), mistakes,
-               f"TransformerEncoderLayer(norm_first=True) with {label}")
+            mistakes.append(("mask ignored", m(x, src_mask=_nn_mask(tril, B, L) if "is_causal" in kw else None)))
+        what = f"TransformerEncoderLayer(norm_first=True) with {label}"
+        try:
+            out = h(x, **kw)
+        except LearnerError as e:
+            if "mask" in kw and kw["mask"].dim() == 3 and "must match the size" in e.message:
+                raise AssertionError(
+                    f"{what}: {e.message}. Likely mistake: a rank-3 mask [B, L, L] (one per sequence) broadcast "
+                    f"against the scores [B, n_heads, L, L] as if it were [1, B, L, L]; give it its head axis "
+                    f"first (mask.unsqueeze(1)).") from None
+            raise
+        _judge(out, m(x, src_mask=_nn_mask(keep, B, L)), mistakes, what)
+
+
+def _keep4(mask):
+    """A mask of any accepted rank as [B or 1, 1, L, L]."""
+    return mask.unsqueeze(1) if mask.dim() == 3 else mask
 
 
 @check(points=1)
@@ -180,6 +201,60 @@ def test_dropout_train_eval(ex, rng):
         raise AssertionError("TransformerEncoderLayer(dropout=0.3) in training mode: expected dropout to change the "
                              "output, got exactly the eval-mode output. Likely mistake: dropout ignored (apply it "
                              "to each sublayer's output before the residual add)")
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    for norm_first in (True, False):
+        m, sd = _oracle(rng, norm_first=norm_first)
+        h = _learner(ex, sd, norm_first=norm_first)
+        src = _randn(rng, 2, 6, E)
+        for label, mask, keep in mask_ranks(rng, 2, 6, 6):
+            what = f"TransformerEncoderLayer(norm_first={norm_first})(src, mask=<{label}>, is_causal=True)"
+            out = call_unchanged(h, src, mask=mask, is_causal=True, names=("src",), what=what)
+            keep = keep & torch.ones(6, 6, dtype=torch.bool).tril()
+            _judge(out, m(src, src_mask=_nn_mask(keep, 2, 6)), [], what)
+
+
+@check(points=1)
+def test_noncontiguous_inputs(ex, rng):
+    m, sd = _oracle(rng, norm_first=False)
+    h = _learner(ex, sd, norm_first=False)
+    src = _randn(rng, 7, 3, E).transpose(0, 1)             # [B, L, E] stored sequence-first
+    what = f"TransformerEncoderLayer(norm_first=False) on src[3,7,{E}] stored sequence-first (src.transpose(0, 1))"
+    with explain_layout_errors(what):
+        out = h(src, is_causal=True)
+    _judge(out, m(src, src_mask=_nn_mask(torch.ones(7, 7, dtype=torch.bool).tril(), 3, 7)), [], what)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows_inputs(ex, impl, rng):
+    x = _randn(rng, 2, 6, E, dtype=torch.float32)
+    padding = torch.ones(2, 1, 1, 6, dtype=torch.bool)
+    padding[1, ..., 3:] = False
+    for norm_first in (True, False):
+        for kw, label in (({"is_causal": True}, "is_causal=True"),
+                          ({"mask": padding, "is_causal": True}, "a key-padding mask and is_causal=True")):
+            what = f"TransformerEncoderLayer({E}, {H}, {FF}, norm_first={norm_first}) with {label}"
+            def make(nf=norm_first):
+                return ex.TransformerEncoderLayer(E, H, FF, norm_first=nf)
+            out = expect_module_device_follows(make, impl.lib("torch"), x, what=what, **kw)
+            expect_tensor(out, shape=(2, 6, E), what=f"{what}, on meta")
+
+
+@check(points=1, speed=True, timeout=60)
+def test_speed(ex, ref, rng, exercise):
+    # A: one sequence with 512 heads of size 1 (a loop over the heads: 512 iterations); B: 1024 sequences of
+    # length 2 (a loop over the batch). What was measured is in chapter.toml.
+    for (B, L, d, heads, ff), loops in (((1, 4, 512, 512, 16), "the heads"), ((1024, 2, 16, 1, 16), "the batch")):
+        x = _randn(rng, B, L, d, dtype=torch.float32)
+        state = nn.TransformerEncoderLayer(d, heads, ff, batch_first=True).state_dict()
+        mine, theirs = ex.TransformerEncoderLayer(d, heads, ff), ref.TransformerEncoderLayer(d, heads, ff)
+        load_state(mine, state)                 # the same weights on both sides, so that timed results compare
+        load_state(theirs, state)
+        assert_fast(mine, theirs, x, max_ratio=exercise.threshold("speed_max_ratio"),
+                    what=f"TransformerEncoderLayer({d}, {heads}, {ff}).forward(x[{B},{L},{d}]) (a loop over "
+                         f"{loops} is what this times)")
 
 
 @check(points=1, gpu=True)

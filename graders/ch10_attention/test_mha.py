@@ -4,11 +4,14 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from support.p4_attention import expect_module_device_follows, explain_layout_errors, mask_ranks
 
 from torchcourse.grading import (
+    LearnerError,
     assert_close,
     assert_fast,
     assert_grads_close,
+    call_unchanged,
     check,
     expect_tensor,
     forbidden_api_check,
@@ -171,6 +174,20 @@ def test_cross_attention_and_no_bias(ex, rng):
                what=f"MultiHeadAttention(bias={bias}).forward(query, key) (value defaults to key)")
 
 
+def _call_masked(h, x, keep_label, rank, **kw):
+    """``h(x, **kw)``, explaining the error of a rank-3 mask broadcast without its head axis (with B=2 and
+    n_heads=4 the batch axis of the mask cannot meet the head axis of the scores)."""
+    try:
+        return _call(h, x, **kw)
+    except LearnerError as e:
+        if rank == 3 and "must match the size" in e.message:
+            raise AssertionError(
+                f"MultiHeadAttention with {keep_label}: {e.message}. Likely mistake: a rank-3 mask [B, Lq, Lk] "
+                f"(one per sequence) broadcast against the scores [B, n_heads, Lq, Lk] as if it were "
+                f"[1, B, Lq, Lk]; give it its head axis first (mask.unsqueeze(1)).") from None
+        raise
+
+
 @check(points=2)
 def test_masks(ex, rng):
     m, sd = _oracle(rng)
@@ -178,23 +195,64 @@ def test_masks(ex, rng):
     B, lq, lk = 2, 6, 6
     x = _randn(rng, B, lq, E)
     tril = torch.ones(lq, lk, dtype=torch.bool).tril()
-    padding = torch.ones(B, 1, 1, lk, dtype=torch.bool)
-    padding[0, ..., 4:] = False
-    two_d = torch.rand(lq, lk, generator=rng) < 0.6
-    two_d[:, 0] = True
-    cases = (({"is_causal": True}, tril, "is_causal=True"),
-             ({"mask": padding}, padding, "a key-padding mask [2,1,1,6]"),
-             ({"mask": two_d, "is_causal": True}, two_d & tril, "a [6,6] mask with is_causal=True"))
-    for kw, keep, label in cases:
+    cases = [({"is_causal": True}, tril, "is_causal=True", 0)]
+    for label, mask, keep in mask_ranks(rng, B, lq, lk):
+        cases.append(({"mask": mask}, keep, label, mask.dim()))
+        cases.append(({"mask": mask, "is_causal": True}, keep & tril, f"{label} and is_causal=True", mask.dim()))
+    i, j = torch.arange(lq).unsqueeze(1), torch.arange(lk).unsqueeze(0)
+    for kw, keep, label, rank in cases:
         expected = m(x, x, x, attn_mask=_nn_mask(keep, B, lq, lk))
-        i, j = torch.arange(lq).unsqueeze(1), torch.arange(lk).unsqueeze(0)
         extra = [("mask inverted: True must mean *may attend*", _mha(x, x, x, sd, ~keep)),
                  ("mask ignored", _mha(x, x, x, sd)),
                  ("causal off-by-one: diagonal excluded (j < i); keep j <= i",
                   _mha(x, x, x, sd, (keep & (j < i)) if "is_causal" in kw else None))]
-        _judge(_call(h, x, **kw), expected, extra + _mistakes(x, x, x, sd, keep),
+        _judge(_call_masked(h, x, label, rank, **kw), expected, extra + _mistakes(x, x, x, sd, keep),
                what=f"MultiHeadAttention self-attention with {label}",
-               hint="True = may attend; the mask broadcasts against the scores [B, n_heads, Lq, Lk]")
+               hint="True = may attend; a mask of rank 2 [Lq, Lk], 3 [B, Lq, Lk] or 4 [B, 1 or n_heads, Lq, Lk] "
+                    "is broadcast against the scores [B, n_heads, Lq, Lk] (rank 3: unsqueeze(1) first)")
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    _, sd = _oracle(rng)
+    h = _learner(ex, sd)
+    q, k, v = _randn(rng, 2, 5, E), _randn(rng, 2, 7, E), _randn(rng, 2, 7, E)
+    for label, mask, keep in mask_ranks(rng, 2, 5, 7):
+        what = f"MultiHeadAttention.forward(query, key, value, mask=<{label}>, is_causal=True)"
+        res = call_unchanged(h, q, k, v, mask=mask, is_causal=True, names=("query", "key", "value"), what=what)
+        _judge(res, _mha(q, k, v, sd, keep & torch.ones(5, 7, dtype=torch.bool).tril()), [], what=what)
+
+
+@check(points=1)
+def test_noncontiguous_inputs(ex, rng):
+    m, sd = _oracle(rng)
+    h = _learner(ex, sd)
+    x = _randn(rng, 6, 3, E).transpose(0, 1)               # [B, L, E] stored sequence-first
+    kv = _randn(rng, 3, 9, 2 * E)[..., ::2]                # every other feature: a strided slice
+    for args, label in (((x,), "self-attention on x[3,6,E] stored sequence-first (x.transpose(0, 1))"),
+                        ((x, kv, kv), "cross-attention on a key/value sliced with a step (t[..., ::2])")):
+        what = f"MultiHeadAttention {label}"
+        with explain_layout_errors(what):
+            res = _call(h, *args, is_causal=True)
+        keep = torch.ones(6, args[-1].shape[1], dtype=torch.bool).tril()
+        _judge(res, m(args[0], args[-1], args[-1], attn_mask=_nn_mask(keep, 3, 6, args[-1].shape[1])),
+               [], what=what)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows_inputs(ex, impl, rng):
+    x = _randn(rng, 2, 6, E, dtype=torch.float32)
+    padding = torch.ones(2, 1, 1, 6, dtype=torch.bool)
+    padding[0, ..., 4:] = False
+    for kw, label in (({"is_causal": True}, "is_causal=True"),
+                      ({"mask": padding, "is_causal": True}, "a key-padding mask and is_causal=True")):
+        res = expect_module_device_follows(lambda: ex.MultiHeadAttention(E, H), impl.lib("torch"), x,
+                                           what=f"MultiHeadAttention({E}, {H}) with {label}", **kw)
+        if not (isinstance(res, tuple) and len(res) == 2):
+            raise AssertionError(f"MultiHeadAttention.forward must return a tuple (out, weights), got "
+                                 f"{type(res).__name__}")
+        expect_tensor(res[0], shape=(2, 6, E), what=f"out of MultiHeadAttention with {label} on meta")
+        expect_tensor(res[1], shape=(2, 6, 6), what=f"weights of MultiHeadAttention with {label} on meta")
 
 
 @check(points=1)

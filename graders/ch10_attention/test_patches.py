@@ -2,10 +2,13 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from support.p4_attention import expect_module_device_follows, explain_layout_errors
 
 from torchcourse.grading import (
     assert_close,
+    assert_fast,
     assert_grads_close,
+    call_unchanged,
     check,
     expect_raises,
     expect_tensor,
@@ -114,6 +117,62 @@ def test_gradients(ex, rng):
     assert_close(gx, xr.grad, atol=1e-10, rtol=1e-10, what="gradient of the output wrt the image (float64)")
     assert_grads_close(param_grads(h), {"proj.weight": conv.weight.grad.reshape(6, -1), "proj.bias": conv.bias.grad},
                        atol=1e-10, rtol=1e-10, what="float64")
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    h, conv, _ = _setup(ex, rng, img=8, p=4, c=3, d=5)
+    x = _randn(rng, 2, 3, 8, 8)
+    what = "PatchEmbedding(8, 4, 3, 5)(x[2,3,8,8])"
+    out = call_unchanged(h, x, names=("x",), what=what)
+    expect_tensor(out, shape=(2, 4, 5), dtype=F64, what=what)
+    assert_close(out, _conv_ref(conv, x), atol=1e-10, rtol=1e-10, what=what)
+
+
+@check(points=1)
+def test_noncontiguous_inputs(ex, rng):
+    h, conv, sd = _setup(ex, rng, img=12, p=4, c=3, d=6)
+    base = _randn(rng, 2, 3, 12, 12)
+    cases = (
+        (base.contiguous(memory_format=torch.channels_last), "a channels_last image (x.to(memory_format=...))"),
+        (_randn(rng, 2, 3, 16, 15)[:, :, 2:14, 1:13], "a crop of a larger image (x[:, :, 2:14, 1:13])"),
+        (base[:1].expand(3, 3, 12, 12), "one image expanded over the batch (stride 0)"),
+        (base.transpose(2, 3), "a transposed image (x.transpose(2, 3))"),
+    )
+    for x, label in cases:
+        what = f"PatchEmbedding(12, 4, 3, 6) on {label}"
+        with explain_layout_errors(what):
+            out = h(x)
+        expected = _conv_ref(conv, x)
+        expect_tensor(out, shape=expected.shape, dtype=F64, what=what)
+        if not torch.allclose(out, expected, atol=1e-10, rtol=1e-10) and \
+                torch.allclose(h(x.contiguous()), expected, atol=1e-10, rtol=1e-10):
+            raise AssertionError(
+                f"{what}: wrong values, although the same image made contiguous (x.contiguous()) gives the right "
+                f"ones. Likely mistake: the result depends on the memory layout: strides computed from the shape "
+                f"(as_strided, or raw storage offsets) assume a contiguous image. Use shape operations (reshape, "
+                f"permute, unfold), which respect the strides the image has.")
+        _judge(h, conv, sd, x, 4, what)
+
+
+@check(points=1, covers=("device",))
+def test_device_follows_inputs(ex, impl, rng):
+    what = "PatchEmbedding(8, 2, 3, 5)(x[2,3,8,8])"
+    out = expect_module_device_follows(lambda: ex.PatchEmbedding(8, 2, 3, 5), impl.lib("torch"),
+                                       _randn(rng, 2, 3, 8, 8, dtype=torch.float32), what=what)
+    expect_tensor(out, shape=(2, 16, 5), what=f"{what} on meta")
+
+
+@check(points=1, speed=True, timeout=60)
+def test_speed(ex, ref, rng, exercise):
+    # 4096 patches of 2 x 2 pixels in one small image: a loop over the patches runs 4096 iterations, while the
+    # data crossing the wire stays small (64 KB) so that transfer time does not hide it (see chapter.toml)
+    state = {"proj.weight": _randn(rng, 4, 4, dtype=torch.float32), "proj.bias": _randn(rng, 4, dtype=torch.float32)}
+    mine, theirs = ex.PatchEmbedding(128, 2, 1, 4), ref.PatchEmbedding(128, 2, 1, 4)
+    load_state(mine, state)
+    load_state(theirs, state)
+    assert_fast(mine, theirs, _randn(rng, 1, 1, 128, 128, dtype=torch.float32),
+                max_ratio=exercise.threshold("speed_max_ratio"), what="PatchEmbedding(128, 2, 1, 4)(x[1,1,128,128])")
 
 
 @check(points=1, gpu=True)

@@ -1,7 +1,8 @@
 """Grader for ch10.posenc: sinusoidal_positions(max_len, d_model) -> float32 [max_len, d_model]."""
 import torch
+from support.p4_attention import default_device
 
-from torchcourse.grading import assert_close, check, expect_raises, expect_tensor
+from torchcourse.grading import assert_close, assert_fast, check, expect_raises, expect_tensor
 
 
 def _tol(max_len):
@@ -61,15 +62,37 @@ def test_odd_d_model_raises(ex):
     expect_raises(ValueError, ex.sinusoidal_positions, 10, 7, what="sinusoidal_positions(10, 7) (odd d_model)")
 
 
+@check(points=1, covers=("device",))
+def test_device_follows_default(ex, impl):
+    # no device argument: the table follows the default device, like torch.arange. `meta` stands in for a
+    # GPU (every machine has it): a table computed elsewhere (NumPy, math, .cpu()) comes back on the CPU
+    what = "sinusoidal_positions(64, 32) with torch.set_default_device('meta')"
+    with default_device(impl.lib("torch"), "meta"):
+        out = ex.sinusoidal_positions(64, 32)
+    if not isinstance(out, torch.Tensor) or out.device.type != "meta":
+        got = out.device.type if isinstance(out, torch.Tensor) else type(out).__name__
+        raise AssertionError(
+            f"{what}: expected the table on the default device (meta), got {got}. Likely mistake: the table is "
+            f"built outside torch's factories (NumPy and torch.from_numpy, Python's math and torch.tensor of a "
+            f"list of lists built with it on the CPU, or an explicit .cpu()/device='cpu'); build it with torch.arange "
+            f"and tensor operations so that it lands on the default device, a GPU included.")
+    expect_tensor(out, shape=(64, 32), dtype=torch.float32, what=f"{what}, on meta")
+
+
+@check(points=1, speed=True, timeout=60)
+def test_speed(ex, ref, exercise):
+    # many positions (a loop over positions runs 4096 iterations) and many columns (a loop over the 256
+    # frequency pairs); see chapter.toml for what was measured
+    for max_len, d in ((4096, 16), (256, 512)):
+        assert_fast(ex.sinusoidal_positions, ref.sinusoidal_positions, max_len, d,
+                    max_ratio=exercise.threshold("speed_max_ratio"), what=f"sinusoidal_positions({max_len}, {d})")
+
+
 @check(points=1, gpu=True)
 def test_gpu(ex, impl, device):
     # no device argument: the result follows the default device, like torch.arange does
-    torch_w = impl.lib("torch")
-    torch_w.set_default_device(device)
-    try:
+    with default_device(impl.lib("torch"), device):
         out = ex.sinusoidal_positions(64, 32)
-    finally:
-        torch_w.set_default_device(None)
     expect_tensor(out, shape=(64, 32), dtype=torch.float32, device=device,
                   what="sinusoidal_positions(64, 32) with torch.set_default_device('cuda')")
     assert_close(out, _closed_form(64, 32), atol=_tol(64), rtol=0,

@@ -3,8 +3,18 @@ import math
 
 import torch
 import torch.nn.functional as F
+from support.p4_attention import explain_layout_errors, transposed
 
-from torchcourse.grading import assert_close, assert_fast, check, expect_tensor, forbidden_api_check, grad_of
+from torchcourse.grading import (
+    assert_close,
+    assert_fast,
+    call_unchanged,
+    check,
+    expect_device_follows,
+    expect_tensor,
+    forbidden_api_check,
+    grad_of,
+)
 
 test_no_forbidden_api = forbidden_api_check()
 
@@ -221,6 +231,60 @@ def test_dropout(ex, rng):
                  mistakes=[("kept weights not rescaled by 1/(1 - dropout_p) (inverted dropout)", w_ref[kept])],
                  hint="each weight is zeroed with probability dropout_p and the survivors are divided by "
                       "(1 - dropout_p), after the softmax")
+
+
+def _masked_case(rng, B=2, H=3, lq=5, lk=7, dv=4):
+    """q, k, v and a per-head mask where every row keeps key 0 and loses the last key."""
+    q, k, v = _randn(rng, B, H, lq, 8), _randn(rng, B, H, lk, 8), _randn(rng, B, H, lk, dv)
+    mask = torch.rand(B, 1, lq, lk, generator=rng) < 0.6
+    mask[..., 0] = True
+    mask[..., -1] = False
+    return q, k, v, mask
+
+
+@check(points=1, covers=("inputs",))
+def test_inputs_unchanged(ex, rng):
+    q, k, v, mask = _masked_case(rng)
+    what = "scaled_dot_product_attention(q, k, v, mask, is_causal=True)"
+    out, w = call_unchanged(ex.scaled_dot_product_attention, q, k, v, mask, is_causal=True,
+                            names=("q", "k", "v", "mask"), what=what)
+    keep = mask & torch.ones(5, 7, dtype=torch.bool).tril()
+    o_ref, w_ref = _attention(q, k, v, keep)
+    _judge(out, w, o_ref, w_ref, [], atol=1e-10, what=what)
+
+
+@check(points=1)
+def test_noncontiguous_inputs(ex, rng):
+    B, H, L, d = 2, 3, 6, 8
+    # q as mha hands it over: [B, L, H, d] with the head axis moved forward (a permuted view); k stored
+    # transposed; v one tensor for every head (expanded, stride 0); the mask expanded over the batch
+    q = _randn(rng, B, L, H, d).transpose(1, 2)
+    k = transposed(_randn(rng, B, H, L, d))
+    v = _randn(rng, B, 1, L, 5).expand(B, H, L, 5)
+    base = torch.rand(1, 1, L, L, generator=rng) < 0.6
+    base[..., 0] = True
+    keep = base.expand(B, 1, L, L)
+    what = ("scaled_dot_product_attention on non-contiguous inputs (q permuted from [B, L, H, d], k transposed "
+            "in memory, v and mask expanded with stride 0)")
+    with explain_layout_errors(what):
+        out, w = _call(ex, q, k, v, keep)
+    o_ref, w_ref = _attention(q, k, v, keep)
+    _judge(out, w, o_ref, w_ref, [], atol=1e-10, what=what,
+           hint="work with whatever layout arrives: reshape instead of view, no assumption of contiguity")
+
+
+@check(points=1, covers=("device",))
+def test_device_follows_inputs(ex, rng):
+    q, k, v, mask = _masked_case(rng)
+    for args, kw, label in (((q, k, v), {"is_causal": True}, "is_causal=True"),
+                            ((q, k, v, mask), {"is_causal": True}, "a mask and is_causal=True"),
+                            ((q, k, v, mask), {"dropout_p": 0.5}, "a mask and dropout_p=0.5")):
+        what = f"scaled_dot_product_attention with {label}"
+        res = expect_device_follows(ex.scaled_dot_product_attention, *args, what=what, **kw)
+        if not (isinstance(res, tuple) and len(res) == 2):
+            raise AssertionError(f"{what}: expected a tuple (out, weights), got {type(res).__name__}")
+        expect_tensor(res[0], shape=(2, 3, 5, 4), dtype=F64, what=f"out of {what} on meta inputs")
+        expect_tensor(res[1], shape=(2, 3, 5, 7), dtype=F64, what=f"weights of {what} on meta inputs")
 
 
 def _speed_inputs(rng):

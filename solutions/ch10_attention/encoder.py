@@ -22,8 +22,9 @@ class _SelfAttention(nn.Module):
         nn.init.zeros_(self.out_proj.bias)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, is_causal: bool = False) -> torch.Tensor:
-        """x [B, L, E] -> [B, L, E]. mask: bool, True = may attend, broadcastable to [B, n_heads, L, L];
-        is_causal: j <= i, ANDed with mask. A query with nothing to attend outputs out_proj.bias."""
+        """x [B, L, E] -> [B, L, E]. mask: bool, True = may attend, [L, L], [B, L, L] or [B, 1 or n_heads, L, L]
+        (see TransformerEncoderLayer.forward); is_causal: j <= i, ANDed with mask. A query with nothing to
+        attend outputs out_proj.bias."""
         # TODO: the same computation as the mha exercise, for self-attention (rewrite it here: exercise
         # TODO: files never import each other).
         # BEGIN SOLUTION
@@ -35,6 +36,8 @@ class _SelfAttention(nn.Module):
         v = v.view(B, L, H, hd).transpose(1, 2)                             # [B, H, L, hd]
         scores = q @ k.transpose(-2, -1) / math.sqrt(hd)                    # [B, H, L, L]
         keep = mask
+        if keep is not None and keep.dim() == 3:                            # [B, L, L] -> [B, 1, L, L]
+            keep = keep.unsqueeze(1)
         if is_causal:
             causal = torch.ones(L, L, dtype=torch.bool, device=x.device).tril()
             keep = causal if keep is None else keep & causal
@@ -78,7 +81,9 @@ class TransformerEncoderLayer(nn.Module):
         # END SOLUTION
 
     def forward(self, src: torch.Tensor, mask: torch.Tensor | None = None, is_causal: bool = False) -> torch.Tensor:
-        """src [B, L, E] -> [B, L, E]. mask: bool, True = may attend, broadcastable to [B, n_heads, L, L];
+        """src [B, L, E] -> [B, L, E]. mask: optional bool, True = may attend, of rank 2 [L, L], 3 [B, L, L]
+        (one per sequence) or 4 [B, 1 or n_heads, L, L]; a key-padding mask is [B, 1, 1, L]. It is broadcast
+        against the per-head scores [B, n_heads, L, L] (a rank-3 mask gets its head axis at dim 1).
         is_causal: query i sees keys j <= i, ANDed with mask."""
         # TODO: two residual blocks, each "x + dropout(sublayer(...))": the norm goes inside the branch
         # TODO: (before the sublayer) when norm_first, or after the addition otherwise.

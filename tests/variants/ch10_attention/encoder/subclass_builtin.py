@@ -3,7 +3,6 @@ import torch
 import torch.nn as nn
 
 
-
 class TransformerEncoderLayer(nn.TransformerEncoderLayer):
     """Reuses PyTorch's layer: same parameter names, batch first."""
 
