@@ -24,8 +24,9 @@ from torchcourse.runner import grade_subjects
 
 # What every exercise must have, enforced here so that new chapters inherit it.
 MIN_WRONG = 2
-MIN_VALID = 0
-REQUIRED_KINDS: tuple[str, ...] = ()     # among config.CHECK_KINDS; an exercise may declare `exempt` with a reason
+MIN_VALID = 2
+# among config.CHECK_KINDS; an exercise that cannot have one declares `exempt = { kind = "why" }`
+REQUIRED_KINDS: tuple[str, ...] = ("speed", "device", "inputs")
 SUPPORT_DIRS = {"support", "worker_support"}
 
 

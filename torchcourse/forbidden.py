@@ -408,8 +408,7 @@ class Guard:
                 _FunctionGuard.__torch_function__ = _METHODS
             self._resolved, self._sizes = {}, {}
             self.active = self.targets(self._active_key)
-        stack = torch._C._len_torch_function_stack()
-        if stack < 1 or torch._C._get_function_stack_at(0) is not self.mode:
+        if not self._mode_in_place():
             found.append("the TorchFunctionMode guard was popped")
             while torch._C._len_torch_function_stack():
                 torch._C._pop_torch_function_stack()
@@ -426,6 +425,19 @@ class Guard:
         if unarmed:
             found.append(f"{len(unarmed)} thread(s) run without the guard")
         return found
+
+    def _mode_in_place(self) -> bool:
+        """The guard's mode is the bottom of the function-mode stack, or right above the global default-device
+        modes (``torch.set_default_device`` puts its ``DeviceContext`` at the very bottom, and it only fills in
+        ``device=`` before passing every call on, so the guard still sees them all)."""
+        from torch.utils._device import DeviceContext
+        for i in range(torch._C._len_torch_function_stack()):
+            mode = torch._C._get_function_stack_at(i)
+            if mode is self.mode:
+                return True
+            if type(mode) is not DeviceContext:
+                return False
+        return False
 
     # ------------------------------------------------------------ refusing
 

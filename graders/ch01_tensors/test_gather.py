@@ -1,6 +1,6 @@
 """Grader for ch01.gather: batched_gather(x[B, N, D], idx[B, K]) -> [B, K, D]."""
 import torch
-from support.p1_layouts import call_with_layout, column_major, describe
+from support.layouts import column_major, describe, explain_layout_errors
 
 from torchcourse.grading import (
     assert_close,
@@ -142,7 +142,8 @@ def test_layouts(ex, rng):
     x = _randn(rng, 7, 3, 4).transpose(0, 1)
     idx = column_major(_idx(rng, 3, 5, 7))
     what = f"batched_gather(x with {describe(x)}, idx with {describe(idx)})"
-    out = call_with_layout(what, _call, ex, x, idx, what)
+    with explain_layout_errors(what):
+        out = _call(ex, x, idx, what)
     assert_close(out, _oracle(x, idx), atol=0, what=what, mistakes=_mistakes(x, idx),
                  hint="gather and indexing follow any strides; flatten with reshape, never view")
 

@@ -1,7 +1,7 @@
 """Grader for ch01.normalize: l2_normalize(x, dim=-1, eps=1e-12) = x / max(||x||, eps), like F.normalize."""
 import torch
 import torch.nn.functional as F
-from support.p1_layouts import call_with_layout, column_major, describe, spread
+from support.layouts import column_major, describe, explain_layout_errors, spread
 
 from torchcourse.grading import (
     LearnerError,
@@ -175,7 +175,8 @@ def test_device_follows(ex, rng):
 def test_layouts(ex, rng):
     for x, dim in ((column_major(_randn(rng, 6, 4)), -1), (spread(_randn(rng, 3, 5)), 0)):
         what = f"l2_normalize(x with {describe(x)}, dim={dim})"
-        out = call_with_layout(what, _call, ex, x, dim, what=what)
+        with explain_layout_errors(what):
+            out = _call(ex, x, dim, what=what)
         assert_close(out, _oracle(x, dim), atol=1e-12, rtol=1e-12, what=what,
                      hint="reductions and broadcasting follow any strides; reshape, never view")
 

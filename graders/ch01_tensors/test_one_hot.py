@@ -1,7 +1,7 @@
 """Grader for ch01.one_hot: one_hot(labels[...], num_classes) -> [..., C] in the default float dtype."""
 import torch
 import torch.nn.functional as F
-from support.p1_layouts import call_with_layout, column_major, describe, spread
+from support.layouts import column_major, describe, explain_layout_errors, spread
 
 from torchcourse.grading import (
     assert_close,
@@ -139,7 +139,8 @@ def test_layouts(ex, rng):
     # labels as a caller's views would pass them: a transposed [4, 6] and a strided, offset [9]
     for labels in (column_major(_labels(rng, 4, 6, C=6)), spread(_labels(rng, 9, C=6))):
         what = f"one_hot(labels with {describe(labels)}, 6)"
-        out = call_with_layout(what, _call, ex, labels, 6, what)
+        with explain_layout_errors(what):
+            out = _call(ex, labels, 6, what)
         assert_close(out, _oracle(labels, 6), atol=0, what=what, hint="index or compare the labels as they are; "
                      "flatten with reshape (never view) if you flatten at all")
 

@@ -1,6 +1,6 @@
 """Grader for ch01.pairwise: pairwise_sq_distances(x[N, D], y[M, D]) -> [N, M]."""
 import torch
-from support.p1_layouts import call_with_layout, column_major, describe, spread
+from support.layouts import column_major, describe, explain_layout_errors, spread
 
 from torchcourse.grading import (
     LearnerError,
@@ -172,7 +172,8 @@ def test_layouts(ex, rng):
     # a transposed x and a strided, offset y: the same values, laid out as a caller's views would be
     x, y = column_major(_randn(rng, 7, 3)), spread(_randn(rng, 5, 3))
     what = f"pairwise_sq_distances(x with {describe(x)}, y with {describe(y)})"
-    out = call_with_layout(what, ex.pairwise_sq_distances, x, y)
+    with explain_layout_errors(what):
+        out = ex.pairwise_sq_distances(x, y)
     expect_tensor(out, shape=(7, 5), dtype=F64, what=what)
     assert_close(out, _oracle(x, y), atol=1e-10, rtol=1e-10, what=what,
                  hint="read the inputs through indexing, broadcasting and matmul, which follow any strides")

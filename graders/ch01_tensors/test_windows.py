@@ -1,6 +1,6 @@
 """Grader for ch01.windows: sliding_windows(x[..., T], size, step) -> [..., W, size]."""
 import torch
-from support.p1_layouts import call_with_layout, describe, spread
+from support.layouts import describe, explain_layout_errors, spread
 
 from torchcourse.grading import (
     assert_close,
@@ -154,7 +154,8 @@ def test_layouts(ex, rng):
     # stride of 2 or more): a view must be built from x's own strides
     for x in (_randn(rng, 3, 15, 2).permute(2, 0, 1), spread(_randn(rng, 2, 13))):
         what = f"sliding_windows(x with {describe(x)}, size=4, step=3)"
-        out = call_with_layout(what, _call, ex, x, 4, 3, what)
+        with explain_layout_errors(what):
+            out = _call(ex, x, 4, 3, what)
         wrong = _contiguous_strided(x, 4, 3)
         assert_close(out, _oracle(x, 4, 3), atol=0, what=what,
                      mistakes=[] if wrong is None else [("as_strided with the strides of a contiguous tensor "

@@ -1,6 +1,6 @@
 """Grader for ch02.linreg: fit_linear_regression(x[N,D], y[N], lr, steps) -> (w[D], b 0-d), with autograd."""
 import torch
-from support.p1_layouts import call_with_layout, column_major, describe, spread
+from support.layouts import call_with_layout, column_major, describe, spread
 
 from torchcourse.grading import (
     LearnerError,
@@ -161,7 +161,7 @@ def test_layouts(ex, rng):
     x, y = _data(rng, 24, 3)
     x, y = column_major(x), spread(y)
     what = f"fit_linear_regression(x with {describe(x)}, y with {describe(y)}, lr=0.05, steps=10)"
-    got = _fit(ex, x, y, 0.05, 10, what, call=lambda fn, *args: call_with_layout(what, fn, *args))
+    got = _fit(ex, x, y, 0.05, 10, what, call=lambda fn, *args: call_with_layout(fn, *args, what=what))
     assert_close(got, _gd(x, y, 0.05, 10), atol=1e-10, rtol=1e-10, what=f"(w, b) from {what}", hint=HINT)
 
 

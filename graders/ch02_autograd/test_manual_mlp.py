@@ -1,7 +1,7 @@
 """Grader for ch02.manual_mlp: mlp_forward_backward(x, y, params) -> (loss, grads), backprop by hand."""
 import torch
 import torch.nn.functional as F
-from support.p1_layouts import call_with_layout, column_major, spread
+from support.layouts import call_with_layout, column_major, spread
 
 from torchcourse.grading import (
     assert_close,
@@ -176,7 +176,7 @@ def test_layouts(ex, rng):
     x = spread(x)
     params = {k: column_major(v) if v.dim() == 2 else spread(v) for k, v in params.items()}
     what = "mlp_forward_backward(x, y, params) with transposed weights and strided x and biases"
-    loss, grads = _call(ex, x, y, params, what, call=lambda fn, *args: call_with_layout(what, fn, *args))
+    loss, grads = _call(ex, x, y, params, what, call=lambda fn, *args: call_with_layout(fn, *args, what=what))
     expected_loss, expected = _autograd(x, y, params)
     assert_close(loss, expected_loss, atol=1e-10, rtol=1e-10, what=f"loss from {what}")
     _judge_grads(grads, expected, _mistakes(x, y, params), what, atol=1e-10)

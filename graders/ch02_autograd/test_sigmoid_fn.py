@@ -111,7 +111,7 @@ def test_device_follows(ex, impl, rng):
     # forward alone, then forward and backward in the worker: both must make their tensors on x's device
     x = torch.randn(4, 5, generator=rng, dtype=F64)
     expect_device_follows(ex.Sigmoid.apply, x, what="Sigmoid.apply(x[4,5])")
-    probes = impl.lib("worker_support.p1_probes")
+    probes = impl.lib("worker_support.autograd_probes")
     expect_device_follows(probes.forward_backward, ex.Sigmoid.apply, x.requires_grad_(),
                           torch.randn(4, 5, generator=rng, dtype=F64),
                           what="Sigmoid.apply(x[4,5]) then backward (dL/dx)")
@@ -124,7 +124,7 @@ def test_saved_for_backward(ex, impl, rng):
     # silently gives the gradient of the modified values.
     x0 = (torch.randn(3, 4, generator=rng, dtype=F64) * 2).requires_grad_()
     g = torch.randn(3, 4, generator=rng, dtype=F64)
-    kind, value = impl.lib("worker_support.p1_probes").modified_after_forward(ex.Sigmoid.apply, x0, g)
+    kind, value = impl.lib("worker_support.autograd_probes").modified_after_forward(ex.Sigmoid.apply, x0, g)
     if kind == "refused":
         return
     s = torch.sigmoid(x0.detach())

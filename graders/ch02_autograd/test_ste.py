@@ -64,7 +64,7 @@ def test_inputs_unchanged(ex, rng):
 def test_device_follows(ex, impl, rng):
     x = torch.randn(4, 5, generator=rng, dtype=F64) * 3
     expect_device_follows(ex.StraightThroughRound.apply, x, what="StraightThroughRound.apply(x[4,5])")
-    expect_device_follows(impl.lib("worker_support.p1_probes").forward_backward, ex.StraightThroughRound.apply,
+    expect_device_follows(impl.lib("worker_support.autograd_probes").forward_backward, ex.StraightThroughRound.apply,
                           x.requires_grad_(), torch.randn(4, 5, generator=rng, dtype=F64),
                           what="StraightThroughRound.apply(x[4,5]) then backward (dL/dx)")
 

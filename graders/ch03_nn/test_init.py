@@ -8,7 +8,7 @@ of the same std are 0.057 apart), histogram bins within ±10% (at least 8 standa
 import math
 
 import torch
-from support.p2_checks import describe, laid_out
+from support.layouts import describe, laid_out
 
 from torchcourse.grading import (
     LearnerError,

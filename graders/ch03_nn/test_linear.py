@@ -3,7 +3,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from support.p2_checks import LAYOUTS, call_with_layout, describe, laid_out
+from support.layouts import LAYOUTS, call_with_layout, describe, laid_out
 
 from torchcourse.grading import (
     LearnerError,

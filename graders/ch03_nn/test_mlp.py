@@ -1,7 +1,7 @@
 """Grader for ch03.mlp: MLP(in_dim, hidden, out_dim, activation="relu", dropout=0.0)."""
 import torch
 import torch.nn.functional as F
-from support.p2_checks import LAYOUTS, call_with_layout, describe, laid_out
+from support.layouts import LAYOUTS, call_with_layout, describe, laid_out
 
 from torchcourse.grading import (
     assert_close,

@@ -89,7 +89,7 @@ def test_buffers_are_not_parameters(ex, impl):
 @check(points=1, covers=("inputs",))
 def test_model_unchanged(ex, impl):
     nn_w = impl.lib("torch.nn")
-    probes = impl.lib("worker_support.p2_probes")
+    probes = impl.lib("worker_support.nn_probes")
     frozen = nn_w.Linear(10, 20)
     frozen.requires_grad_(False)
     model = nn_w.Sequential(frozen, nn_w.ReLU(), nn_w.Linear(20, 5))
@@ -118,6 +118,6 @@ def test_speed(ex, ref, impl, exercise):
     for module, worker in ((ex, impl), (ref, ref._impl)):       # the reference's worker: ref has no impl fixture
         nn_w = worker.lib("torch.nn")
         model = nn_w.Sequential(nn_w.Linear(128, 128), nn_w.ReLU(), nn_w.Linear(128, 2))
-        sides.append(worker.lib("worker_support.p2_probes").bound(module.count_parameters, model))
+        sides.append(worker.lib("worker_support.nn_probes").bound(module.count_parameters, model))
     assert_fast(*sides, number=2, max_ratio=exercise.threshold("speed_max_ratio"),
                 what="count_parameters(Sequential(Linear(128, 128), ReLU(), Linear(128, 2)))")

@@ -1,7 +1,7 @@
 """Grader for ch04.bce: bce_with_logits(logits, target, pos_weight=None) -> 0-d mean loss."""
 import torch
 import torch.nn.functional as F
-from support.p2_checks import call_with_layout, describe, laid_out
+from support.layouts import call_with_layout, describe, laid_out
 
 from torchcourse.grading import (
     assert_close,

@@ -2,7 +2,7 @@
 label_smoothing=0.0) -> 0-d mean loss."""
 import torch
 import torch.nn.functional as F
-from support.p2_checks import call_with_layout, describe, laid_out
+from support.layouts import call_with_layout, describe, laid_out
 
 from torchcourse.grading import (
     LearnerError,

@@ -1,6 +1,6 @@
 """Grader for ch10.causal_mask: causal_mask(lq, lk=None, device=None) -> Bool[lq, lk], True = may attend."""
 import torch
-from support.p4_attention import default_device
+from support.attention import default_device
 
 from torchcourse.grading import assert_close, assert_fast, check, expect_tensor
 

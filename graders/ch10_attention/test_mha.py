@@ -4,7 +4,8 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from support.p4_attention import expect_module_device_follows, explain_layout_errors, mask_ranks
+from support.attention import expect_module_device_follows, mask_ranks
+from support.layouts import explain_layout_errors
 
 from torchcourse.grading import (
     LearnerError,

@@ -2,7 +2,8 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from support.p4_attention import expect_module_device_follows, explain_layout_errors
+from support.attention import expect_module_device_follows
+from support.layouts import explain_layout_errors
 
 from torchcourse.grading import (
     assert_close,

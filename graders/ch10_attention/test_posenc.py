@@ -1,6 +1,6 @@
 """Grader for ch10.posenc: sinusoidal_positions(max_len, d_model) -> float32 [max_len, d_model]."""
 import torch
-from support.p4_attention import default_device
+from support.attention import default_device
 
 from torchcourse.grading import assert_close, assert_fast, check, expect_raises, expect_tensor
 

@@ -3,7 +3,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from support.p4_attention import explain_layout_errors, transposed
+from support.layouts import explain_layout_errors, transposed
 
 from torchcourse.grading import (
     assert_close,

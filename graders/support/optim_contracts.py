@@ -51,7 +51,7 @@ def check_state_device(learner_cls, impl, kw, *, what: str, steps: int = 2) -> N
             if "device" in e.message:
                 raise AssertionError(f"{label}, step {t + 1}: {e.describe()}\n  {_ZEROS}") from None
             raise
-    probes = impl.lib("worker_support.p2_probes")
+    probes = impl.lib("worker_support.nn_probes")
     for k, device in enumerate(probes.devices_of(ps)):
         if device != "meta":
             raise AssertionError(f"{label}: parameter {k} is on {device} after {steps} steps, expected meta. Likely "
@@ -68,7 +68,7 @@ def check_grads_unchanged(learner_cls, impl, rng, kw, *, what: str, steps: int =
     or later (a momentum buffer that aliases an old gradient is caught when it is updated)."""
     p0, grads = problem(rng, [(3, 3), (4,)], steps)
     opt, ps = _ready(learner_cls, impl, p0, grads[0], kw)
-    call_unchanged(impl.lib("worker_support.p2_probes").steps_with, opt, ps, grads,
+    call_unchanged(impl.lib("worker_support.nn_probes").steps_with, opt, ps, grads,
                    names=("optimizer", "params", "grads"),
                    what=f"{what}: {steps} steps with p.grad = grads[step][i] (p.grad belongs to autograd and the "
                         f"caller: the optimizer reads it and never writes into it)")

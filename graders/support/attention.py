@@ -1,5 +1,6 @@
-"""Trusted-side helpers of the ch10 (attention) graders: odd input layouts, the mask ranks mha and encoder
-accept, and the device check of a module (the learner's module moved to ``meta``).
+"""Trusted-side helpers of the ch10 (attention) graders: the mask ranks mha and encoder accept, a default device
+set for a block, and the device check of a module (the learner's module moved to ``meta``). Odd input layouts
+are in ``support.layouts``.
 
 Used by graders/ch10_attention/test_*.py. Nothing here runs learner code except through handles.
 """
@@ -11,25 +12,6 @@ import torch
 
 from torchcourse.remote import Handle, LearnerError
 
-_VIEW_ERRORS = ("view size is not compatible", "use .reshape", "is not contiguous", "non-contiguous")
-
-
-@contextmanager
-def explain_layout_errors(what: str):
-    """Turn a learner error caused by ``.view()`` on a non-contiguous input into a failure that names the
-    mistake; any other learner error passes through unchanged."""
-    try:
-        yield
-    except LearnerError as e:
-        if not any(m in e.message for m in _VIEW_ERRORS):
-            raise
-        where = f" (at {e.where['file']}, line {e.where['line']})" if e.where else ""
-        raise AssertionError(
-            f"{what}: your code failed on an input that is not contiguous{where}: {e.message}\n  Likely mistake: "
-            f".view() on a tensor whose memory is not laid out row by row (a transposed or sliced input, a "
-            f"channels_last image, the result of a permute); use .reshape(), which copies only when it must, "
-            f"or .contiguous() first. A function must accept any layout its caller hands it.") from None
-
 
 @contextmanager
 def default_device(torch_w: Handle, device: str):
@@ -40,11 +22,6 @@ def default_device(torch_w: Handle, device: str):
         yield
     finally:
         torch_w.set_default_device(None)
-
-
-def transposed(t: torch.Tensor, dims: tuple[int, int] = (-2, -1)) -> torch.Tensor:
-    """The values of ``t`` in a non-contiguous layout: a transposed view of a contiguous copy of ``t``ᵀ."""
-    return t.transpose(*dims).contiguous().transpose(*dims)
 
 
 def mask_ranks(rng: torch.Generator, B: int, lq: int, lk: int) -> list[tuple[str, torch.Tensor, torch.Tensor]]:

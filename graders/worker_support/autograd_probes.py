@@ -1,4 +1,4 @@
-"""Worker-side probes for the ch01/ch02 graders (``impl.lib("worker_support.p1_probes")``): calls that must run
+"""Worker-side probes for the ch01/ch02 graders (``impl.lib("worker_support.autograd_probes")``): calls that must run
 where the learner's code lives because they touch autograd state that cannot cross the wire."""
 import torch
 

@@ -1,5 +1,5 @@
 """Worker-side probes for the ch03 (nn) and ch04 (losses, optimizers) graders
-(``impl.lib("worker_support.p2_probes")``).
+(``impl.lib("worker_support.nn_probes")``).
 
 They run inside the worker next to the learner's objects, so that a grader can hand learner code the very
 tensors it must leave alone, or read what an optimizer keeps in its state, without either crossing the wire.
