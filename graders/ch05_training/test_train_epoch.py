@@ -1,7 +1,7 @@
 """Grader for ch05.train_epoch: train_one_epoch(model, loader, loss_fn, optimizer, device) -> float."""
 import torch
 import torch.nn as nn
-from support.p3_checks import batches, expect_batches_moved
+from support.p3_checks import batches, expect_batches_moved, meta_loss
 
 from torchcourse.data import Digits
 from torchcourse.grading import assert_close, call_unchanged, check, load_state, random_state
@@ -171,10 +171,10 @@ def test_cuda(ex, impl, rng, device):
 def test_moves_batches(ex, impl, rng):
     x, y = _digits(40)
     _, sd = _trusted_model(rng)
-    model, loader, loss_fn, _ = _worker_setup(impl, sd, x, y, 16)
+    model, loader, _, _ = _worker_setup(impl, sd, x, y, 16)
     model.to("meta")
     opt = impl.lib("torch.optim").SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    expect_batches_moved(lambda: ex.train_one_epoch(model, loader, loss_fn, opt, torch.device("meta")),
+    expect_batches_moved(lambda: ex.train_one_epoch(model, loader, meta_loss(impl), opt, torch.device("meta")),
                          "train_one_epoch(model, loader, loss_fn, optimizer, device)",
                          "Move each batch with inputs.to(device), targets.to(device) before the forward pass.")
 

@@ -47,3 +47,16 @@ def dataset_recipe(module: str, root: str, split: str) -> tuple:
         images.append(image)
         labels.append(label)
     return torch.stack(images), torch.tensor(labels, dtype=torch.int64)
+
+
+class DeviceCheckingLoss:
+    """A ``loss_fn`` for device checks of training loops whose model lives on ``meta``: it fails like a real loss
+    when the targets are not on the outputs' device, and otherwise returns a constant CPU loss (1.0) that has a
+    value, so that ``loss.backward()``, ``optimizer.step()`` and ``loss.item()`` run and the loop goes on to its
+    next batches, the validation ones included. The model is never updated (no gradient reaches it)."""
+
+    def __call__(self, outputs, targets):
+        if outputs.device != targets.device:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                               f"{outputs.device} (the model's outputs) and {targets.device} (the targets)!")
+        return torch.ones((), requires_grad=True)
