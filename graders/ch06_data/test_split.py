@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from torchcourse.grading import assert_fast, check
+from torchcourse.grading import check
 
 CASES = ((10, 0.25), (9, 0.3), (1797, 0.2), (5, 0.5), (1437, 0.2), (100, 0.0), (7, 1.0), (21, 0.3))
 
@@ -78,12 +78,3 @@ def test_seeded(ex, impl):
     if torch.equal(v1.sort().values, torch.arange(20)) or torch.equal(v1.sort().values, torch.arange(80, 100)):
         raise AssertionError(f"{what}: the split is not shuffled (the validation part is the first or last indices)")
 
-
-@check(points=1, speed=True, timeout=60, title="no Python loop over the indices")
-def test_speed(ex, ref, exercise):
-    # n = 200,000: building either part index by index (a set difference in Python, a loop that picks) runs
-    # 200,000 Python iterations, the reference one randperm and two slices. verify=False: any permutation drawn
-    # from the seeded generator is a valid split (another draw, another order), so results are not compared with
-    # the reference's; the other checks judge them
-    assert_fast(ex.train_val_split, ref.train_val_split, 200_000, 0.2, 1, verify=False,
-                repeat=15, max_ratio=exercise.threshold("speed_max_ratio"), what="train_val_split(200000, 0.2, seed=1)")
