@@ -9,7 +9,8 @@ def channel_mean_std(loader) -> tuple[torch.Tensor, torch.Tensor]:
 
     Args:
         loader: yields ``(images, labels)`` with images ``[B, C, H, W]`` (any trailing shape after C works);
-            batches may differ in size.
+            batches may differ in size and need not be contiguous (channels-last, transposed views). Any iterable
+            of batches (a DataLoader, or a plain list whose tensors are the caller's: leave them unchanged).
     Returns:
         ``(mean, std)``, each ``[C]`` in the images' dtype: the population statistics over every value of a
         channel in the whole loader, ``std = sqrt(mean((x - mean)²))`` (biased, not N - 1), exactly what

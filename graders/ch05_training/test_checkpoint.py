@@ -9,7 +9,7 @@ import argparse
 import torch
 
 from torchcourse.data import Digits
-from torchcourse.grading import LearnerError, check
+from torchcourse.grading import LearnerError, call_unchanged, check
 
 
 def _digits(n=160):
@@ -211,3 +211,39 @@ def test_weights_only(ex, impl, tmp_path):
     raise AssertionError("load_checkpoint loaded a file holding an arbitrary pickled object (argparse.Namespace): "
                          "unpickling runs code, so a checkpoint from elsewhere could run anything; use "
                          "torch.load(path, map_location=map_location, weights_only=True)")
+
+
+@check(points=1, covers=("device",), title="load_checkpoint hands map_location to torch.load (a callable one too)")
+def test_map_location(ex, impl, tmp_path):
+    path = str(tmp_path / "mapped.pt")
+    model, _, _ = _saved_run(ex, impl, path)
+    x, y = _digits(96)
+    fresh, opt, _, _ = _setup(impl, x, y)
+    mapper = impl.lib("worker_support.p3_probes").RecordingMapLocation()
+    ex.load_checkpoint(path, fresh, opt, map_location=mapper)
+    if not mapper.locations:
+        raise AssertionError("map_location ignored: load_checkpoint(path, model, optimizer, map_location=f) with a "
+                             "callable f(storage, location) never called f, so a checkpoint written on a GPU could "
+                             "not be loaded on a CPU-only machine (nor moved where the caller asks); pass it on: "
+                             "torch.load(path, map_location=map_location, weights_only=True)")
+    if not _same(fresh.state_dict(), model.state_dict()):
+        raise AssertionError("load_checkpoint with a callable map_location (one that leaves each storage where it is) "
+                             "did not restore the weights")
+
+
+@check(points=1, covers=("inputs",), title="save_checkpoint leaves the model, the optimizer and the extras unchanged")
+def test_save_leaves_inputs(ex, impl, tmp_path):
+    T, P = impl.lib("worker_support.testfns"), impl.lib("worker_support.p3_probes")
+    x, y = _digits(96)
+    T.seed_all(4)
+    model, opt, loader, loss_fn = _setup(impl, x, y)
+    T.noisy_epochs(model, loader, loss_fn, opt, 1)
+    versions, weights, state = P.parameter_versions(model), model.state_dict(), opt.state_dict()
+    class_weights = torch.linspace(0.5, 2.0, 10).requires_grad_()
+    call_unchanged(ex.save_checkpoint, str(tmp_path / "inputs.pt"), model, opt, 1, names=("path", "model"),
+                   class_weights=class_weights, what="save_checkpoint(path, model, optimizer, 1, class_weights=t)")
+    if P.parameter_versions(model) != versions or not _same(model.state_dict(), weights):
+        raise AssertionError("save_checkpoint modified the model's parameters or buffers in place (their version "
+                             "counters moved): saving must only read them; save model.state_dict() as it is")
+    if not _same(opt.state_dict(), state):
+        raise AssertionError("save_checkpoint changed the optimizer's state: saving must only read it")

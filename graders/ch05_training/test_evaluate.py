@@ -1,9 +1,10 @@
 """Grader for ch05.evaluate: evaluate(model, loader, loss_fn, device) -> {"loss", "accuracy"}."""
 import torch
 import torch.nn as nn
+from support.p3_checks import batches, expect_batches_moved, lib_of, meta_loss
 
 from torchcourse.data import Digits
-from torchcourse.grading import assert_close, check, load_state, random_state
+from torchcourse.grading import assert_close, assert_fast, call_unchanged, check, load_state, random_state
 
 F64 = torch.float64
 
@@ -142,3 +143,34 @@ def test_cuda(ex, impl, rng, device):
     assert_close(got, _weighted(_oracle(sd, x, y, 16)), atol=1e-7, rtol=1e-7,
                  what="[loss, accuracy] on CUDA (batches come from the loader on the CPU)",
                  hint="move each batch with inputs.to(device), targets.to(device)")
+
+
+@check(points=1, covers=("device",), title="moves every batch to the model's device (checked on `meta`: no GPU needed)")
+def test_moves_batches(ex, impl, rng):
+    x, y = _digits(40)
+    model, loader, _ = _worker_setup(impl, _state(rng), x, y, 16)
+    model.to("meta")
+    expect_batches_moved(lambda: ex.evaluate(model, loader, meta_loss(impl), torch.device("meta")),
+                         "evaluate(model, loader, loss_fn, device)",
+                         "Move each batch with inputs.to(device), targets.to(device) before the forward pass.")
+
+
+@check(points=1, covers=("inputs",), title="leaves the loader's batches unchanged")
+def test_batches_unchanged(ex, impl, rng):
+    x, y = _digits(40)
+    model, _, loss_fn = _worker_setup(impl, _state(rng), x, y, 16)
+    call_unchanged(ex.evaluate, model, batches(x, y, 16), loss_fn, "cpu",
+                   names=("model", "loader", "loss_fn", "device"),
+                   what="evaluate(model, loader, ...) with a loader that is a list of batches")
+
+
+@check(points=1, speed=True, timeout=60, title="no Python loop over the samples of a batch")
+def test_speed(ex, ref, impl, rng, exercise):
+    # 32768 samples of 4 features in 16 batches: counting the correct predictions (or summing losses) sample by
+    # sample runs 32768 Python iterations, while the reference's per-batch tensor operations run 16 times
+    x = torch.randn(32768, 4, generator=rng)
+    y = torch.randint(0, 10, (32768,), generator=rng)
+    recipe = "worker_support.p3_probes"
+    assert_fast(impl.lib(recipe).evaluate_recipe, lib_of(ref, recipe).evaluate_recipe, exercise.module,
+                batches(x, y, 2048), repeat=15, max_ratio=exercise.threshold("speed_max_ratio"),
+                what="evaluate(Linear(4, 10), 16 batches of 2048 samples, ...)")

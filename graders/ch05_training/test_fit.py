@@ -4,9 +4,10 @@ import time
 
 import torch
 import torch.nn as nn
+from support.p3_checks import batches, expect_batches_moved, meta_loss
 
 from torchcourse.data import Digits
-from torchcourse.grading import check, load_state
+from torchcourse.grading import call_unchanged, check, load_state
 
 F64 = torch.float64
 KEYS = ("epoch", "train_loss", "val_loss", "val_accuracy")
@@ -196,3 +197,58 @@ def test_max_epochs(ex, impl):
     oracle = _oracle(sd, train, val, 4, 100)
     history, final = _learner_fit(ex, impl, sd, train, val, 4, 100)
     _judge(history, final, oracle, 4, 100)
+
+
+def _worker_model(impl, sd):
+    wnn = impl.lib("torch.nn")
+    model = wnn.Sequential(wnn.Linear(64, 128, dtype=F64), wnn.ReLU(), wnn.Linear(128, 10, dtype=F64))
+    load_state(model, sd)
+    return model
+
+
+@check(points=1, timeout=60, title="trains in train mode and validates in eval mode, every epoch")
+def test_modes_every_epoch(ex, impl):
+    train, val, sd = _overfit_setup()
+    probe = impl.lib("worker_support.testfns").ModeProbe(_worker_model(impl, sd))
+    probe.eval()
+    optim = impl.lib("torch.optim")
+    ex.fit(probe, batches(*train, 16), batches(*val, 64), impl.lib("torch.nn").CrossEntropyLoss(),
+           optim.Adam(probe.parameters(), lr=0.02), "cpu", 3, 100)
+    calls = probe.calls
+    if len(calls) != 3 * (3 + 4):
+        raise AssertionError(f"3 epochs over 3 training and 4 validation batches should call the model 21 times, it "
+                             f"was called {len(calls)} times")
+    for epoch in range(3):
+        seen = calls[7 * epoch:7 * epoch + 7]
+        if not all(training and grad for training, grad in seen[:3]):
+            first = " (the model arrived in eval mode)" if epoch == 0 else \
+                " after the previous epoch's validation: model eval mode left on after validation"
+            raise AssertionError(f"epoch {epoch + 1}: the training forward passes ran with (train mode, gradients) = "
+                                 f"{seen[:3]}{first}; call model.train() at the start of every epoch's training pass")
+        if any(training or grad for training, grad in seen[3:]):
+            raise AssertionError(f"epoch {epoch + 1}: the validation forward passes ran with (train mode, gradients) = "
+                                 f"{seen[3:]}; validate with model.eval() inside torch.no_grad()")
+
+
+@check(points=1, timeout=60, covers=("device",),
+       title="moves every batch to the model's device (checked on `meta`: no GPU needed)")
+def test_moves_batches(ex, impl):
+    train, val, sd = _overfit_setup()
+    model = _worker_model(impl, sd)
+    model.to("meta")
+    optim = impl.lib("torch.optim")
+    expect_batches_moved(lambda: ex.fit(model, batches(*train, 16), batches(*val, 64), meta_loss(impl),
+                                        optim.Adam(model.parameters(), lr=0.02), torch.device("meta"), 2, 5),
+                         "fit(model, train_loader, val_loader, ..., device)",
+                         "Move each training and validation batch with inputs.to(device), targets.to(device).")
+
+
+@check(points=1, timeout=60, covers=("inputs",), title="leaves the loaders' batches unchanged")
+def test_batches_unchanged(ex, impl):
+    train, val, sd = _overfit_setup()
+    model = _worker_model(impl, sd)
+    optim, wnn = impl.lib("torch.optim"), impl.lib("torch.nn")
+    call_unchanged(ex.fit, model, batches(*train, 16), batches(*val, 64), wnn.CrossEntropyLoss(),
+                   optim.Adam(model.parameters(), lr=0.02), "cpu", 2, 5,
+                   names=("model", "train_loader", "val_loader", "loss_fn", "optimizer", "device"),
+                   what="fit(model, train_loader, val_loader, ...) with loaders that are lists of batches")

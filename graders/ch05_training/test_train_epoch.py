@@ -1,9 +1,10 @@
 """Grader for ch05.train_epoch: train_one_epoch(model, loader, loss_fn, optimizer, device) -> float."""
 import torch
 import torch.nn as nn
+from support.p3_checks import batches, expect_batches_moved, meta_loss
 
 from torchcourse.data import Digits
-from torchcourse.grading import assert_close, check, load_state, random_state
+from torchcourse.grading import assert_close, call_unchanged, check, load_state, random_state
 
 F64 = torch.float64
 LR, MOMENTUM = 0.1, 0.9
@@ -164,3 +165,25 @@ def test_cuda(ex, impl, rng, device):
     assert_close(_flat(got), _flat(expected), atol=1e-7, rtol=1e-7,
                  what="the state dict after one epoch on CUDA (batches come from the loader on the CPU)",
                  hint="move each batch with inputs.to(device), targets.to(device)")
+
+
+@check(points=1, covers=("device",), title="moves every batch to the model's device (checked on `meta`: no GPU needed)")
+def test_moves_batches(ex, impl, rng):
+    x, y = _digits(40)
+    _, sd = _trusted_model(rng)
+    model, loader, _, _ = _worker_setup(impl, sd, x, y, 16)
+    model.to("meta")
+    opt = impl.lib("torch.optim").SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    expect_batches_moved(lambda: ex.train_one_epoch(model, loader, meta_loss(impl), opt, torch.device("meta")),
+                         "train_one_epoch(model, loader, loss_fn, optimizer, device)",
+                         "Move each batch with inputs.to(device), targets.to(device) before the forward pass.")
+
+
+@check(points=1, covers=("inputs",), title="leaves the loader's batches unchanged")
+def test_batches_unchanged(ex, impl, rng):
+    x, y = _digits(40)
+    _, sd = _trusted_model(rng)
+    model, _, loss_fn, opt = _worker_setup(impl, sd, x, y, 16)
+    call_unchanged(ex.train_one_epoch, model, batches(x, y, 16), loss_fn, opt, "cpu",
+                   names=("model", "loader", "loss_fn", "optimizer", "device"),
+                   what="train_one_epoch(model, loader, ...) with a loader that is a list of batches")

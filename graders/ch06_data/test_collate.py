@@ -1,8 +1,17 @@
 """Grader for ch06.collate: pad_collate(batch, padding_value=0) -> (padded[B, T, ...], lengths[B], labels[B])."""
 import torch
+from support.p3_checks import expect_part_follows
 from torch.nn.utils.rnn import pad_sequence
 
-from torchcourse.grading import assert_close, check, expect_tensor, forbidden_api_check
+from torchcourse.grading import (
+    LearnerError,
+    assert_close,
+    assert_fast,
+    call_unchanged,
+    check,
+    expect_tensor,
+    forbidden_api_check,
+)
 
 test_no_forbidden_api = forbidden_api_check()
 
@@ -81,3 +90,53 @@ def test_dataloader(ex, impl, rng):
         if not (isinstance(res, tuple) and len(res) == 3):
             raise AssertionError(f"batch {k} of the DataLoader is not a tuple (padded, lengths, labels)")
         _judge(res, chunk, 0, f"DataLoader batch {k}")
+
+
+@check(points=1, title="a 0 inside a sequence is data, not padding (lengths come from the shapes)")
+def test_zeros_inside_sequences(ex, rng):
+    batch = [(torch.randint(0, 3, (t,), generator=rng), lab) for t, lab in ((6, 0), (3, 1), (8, 2), (5, 0))]
+    batch[1][0][-1] = 0                                  # a sequence that ends on a 0 token
+    res = _call(ex, batch)
+    counted = torch.tensor([int((s != 0).sum()) for s, _ in batch])
+    if isinstance(res[1], torch.Tensor) and res[1].shape == counted.shape and torch.equal(res[1], counted):
+        raise AssertionError(f"lengths counted from the non-zero values ({res[1].tolist()}) of token sequences that "
+                             f"contain the token 0; the lengths are {[len(s) for s, _ in batch]}: each sequence's "
+                             f"shape[0], whatever its values")
+    _judge(res, batch, 0, "pad_collate(4 int64 token sequences holding zeros, T = 6, 3, 8, 5)")
+
+
+@check(points=1, title="non-contiguous sequences (transposed views) are padded like any other")
+def test_non_contiguous(ex, rng):
+    batch = [(torch.randn(4, t, generator=rng).t(), lab) for t, lab in ((5, 1), (2, 0), (6, 1))]
+    try:
+        res = _call(ex, batch)
+    except LearnerError as e:
+        if "view" in e.message:
+            raise AssertionError(f"pad_collate failed on non-contiguous sequences [T_i, 4] (transposed views): "
+                                 f"{e.message[:300]}. Likely mistake: .view() on a sequence or on the padded batch; "
+                                 f"copy with slices, or use .reshape()") from None
+        raise
+    _judge(res, batch, 0, "pad_collate(3 non-contiguous float sequences [T_i, 4], T = 5, 2, 6)")
+
+
+@check(points=1, covers=("device",), title="the padded batch is made on the sequences' device (checked on `meta`)")
+def test_device_follows(ex, rng):
+    batch = [(torch.randn(t, 3, generator=rng), lab) for t, lab in ((5, 2), (2, 0), (7, 1))]
+    expect_part_follows(ex.pad_collate, batch, part=0, what="pad_collate(batch) (padded, its first result)")
+
+
+@check(points=1, covers=("inputs",), title="leaves the batch's sequences unchanged")
+def test_inputs_unchanged(ex, rng):
+    batch = [(torch.randn(t, 3, generator=rng), lab) for t, lab in ((5, 2), (2, 0), (7, 1))]
+    res = call_unchanged(ex.pad_collate, batch, names=("batch",), what="pad_collate(batch)")
+    _judge(res, batch, 0, "pad_collate(3 float sequences [T_i, 3])")
+
+
+@check(points=1, speed=True, timeout=60, title="no Python loop over positions")
+def test_speed(ex, ref, rng, exercise):
+    # 32 sequences of 500..1000 steps: a loop over positions runs ~24000 Python iterations, the reference's loop
+    # over the batch 32 copies, and a mask over all positions one
+    lengths = torch.randint(500, 1001, (32,), generator=rng).tolist()
+    batch = [(torch.randn(t, 2, generator=rng), i % 5) for i, t in enumerate(lengths)]
+    assert_fast(ex.pad_collate, ref.pad_collate, batch, repeat=15, max_ratio=exercise.threshold("speed_max_ratio"),
+                what="pad_collate(32 sequences [500..1000, 2])")

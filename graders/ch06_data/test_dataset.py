@@ -5,9 +5,10 @@ import csv
 import gzip
 
 import torch
+from support.p3_checks import lib_of
 
 from torchcourse.data import digits_root
-from torchcourse.grading import assert_close, check
+from torchcourse.grading import assert_close, assert_fast, check
 from torchcourse.remote import Foreign, Handle
 
 ROOT = str(digits_root())
@@ -112,3 +113,17 @@ def test_transform(ex, impl):
         if label != int(labels[i]):
             raise AssertionError(f"the transform changed the label of item {i}: {label}, expected {int(labels[i])}")
 
+
+
+@check(points=1, speed=True, timeout=60, title="reads the file once, not once per item")
+def test_speed(ex, ref, impl, exercise):
+    # the 360 test items, built and read by index: reading or parsing the file in __getitem__ costs a file per
+    # item; converting a row per item (kept as numpy) stays within a few times the reference
+    recipe = "worker_support.p3_probes"
+    try:
+        assert_fast(impl.lib(recipe).dataset_recipe, lib_of(ref, recipe).dataset_recipe, exercise.module, ROOT,
+                    "test", repeat=15, max_ratio=exercise.threshold("speed_max_ratio"),
+                    what="DigitsDataset(root, 'test') and its 360 items read by index")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n  For a Dataset: read and convert the file once, in __init__; __getitem__ "
+                             f"should only index what __init__ kept (a DataLoader calls it once per sample).") from None

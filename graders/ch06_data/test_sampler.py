@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from torchcourse.grading import assert_close, check
+from torchcourse.grading import assert_close, assert_fast, call_unchanged, check
 from torchcourse.remote import Handle
 
 COUNTS = {1: 400, 2: 100, 4: 40, 7: 10}            # imbalanced, and classes 0, 3, 5, 6 absent
@@ -52,7 +52,8 @@ def test_weights_per_sample(ex, rng):
     mistakes = [("weights proportional to the class count instead of its inverse", counts / counts.sum()),
                 ("weights 1/count² (inverse applied twice)", expected ** 2 / (expected ** 2).sum()),
                 ("weights 1/sqrt(count): not fully balanced", expected.sqrt() / expected.sqrt().sum())]
-    assert_close(got / got.sum(), expected / expected.sum(), atol=1e-12, rtol=1e-9,
+    # rtol 1e-6: float32 weights are as valid as float64 ones (WeightedRandomSampler converts them to float64)
+    assert_close(got / got.sum(), expected / expected.sum(), atol=1e-12, rtol=1e-6,
                  what="sampler.weights (normalised to sum 1)", hint="weights[i] = 1 / count(labels[i])",
                  mistakes=mistakes)
 
@@ -84,3 +85,18 @@ def test_class_frequencies(ex, impl, rng):
                  hint="each sample's weight is 1/count(label), so each class carries the same total weight",
                  mistakes=[(("no rebalancing: the classes come out in their natural proportions (all weights equal, or "
                             "replacement=False)"), natural)])
+
+
+@check(points=1, covers=("inputs",), title="leaves the labels unchanged")
+def test_labels_unchanged(ex, rng):
+    labels = _labels(rng)
+    call_unchanged(ex.balanced_sampler, labels, names=("labels",), what="balanced_sampler(labels)")
+
+
+@check(points=1, speed=True, timeout=60, title="no Python loop over the labels")
+def test_speed(ex, ref, rng, exercise):
+    # 200,000 labels of the 4 classes 1, 2, 4, 7: counting or weighting label by label runs 200,000 Python
+    # iterations, the reference's bincount and indexing a few tensor operations
+    labels = torch.tensor(sorted(COUNTS))[torch.randint(0, len(COUNTS), (200_000,), generator=rng)]
+    assert_fast(ex.balanced_sampler, ref.balanced_sampler, labels, repeat=15,
+                max_ratio=exercise.threshold("speed_max_ratio"), what="balanced_sampler(200,000 labels)")

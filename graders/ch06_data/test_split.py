@@ -77,3 +77,4 @@ def test_seeded(ex, impl):
                              f"split does not disturb the rest of the program's randomness")
     if torch.equal(v1.sort().values, torch.arange(20)) or torch.equal(v1.sort().values, torch.arange(80, 100)):
         raise AssertionError(f"{what}: the split is not shuffled (the validation part is the first or last indices)")
+

@@ -2,9 +2,18 @@
 
 The oracle is the full tensor's mean and std (correction=0) in float64."""
 import torch
+from support.p3_checks import batches
 
 from torchcourse.data import Digits
-from torchcourse.grading import assert_close, check, expect_tensor
+from torchcourse.grading import (
+    LearnerError,
+    assert_close,
+    assert_fast,
+    call_unchanged,
+    check,
+    expect_device_follows,
+    expect_tensor,
+)
 
 F64 = torch.float64
 
@@ -102,3 +111,50 @@ def test_digits_and_dtype(ex, impl):
     x64 = x[:500].to(F64)
     what = "channel_mean_std over 500 digits in float64"
     _judge(_call(ex, _loader(impl, x64, 128), 1, F64, what), x64, 128, what, rtol=1e-10, atol=1e-12)
+
+
+def _images(rng, n=203, c=3):
+    return torch.randn(n, c, 8, 8, generator=rng) * 2 + torch.arange(c).view(1, c, 1, 1)
+
+
+@check(points=1, title="non-contiguous batches (channels-last, transposed) give the same statistics")
+def test_non_contiguous(ex, rng):
+    x = _images(rng)
+    labels = torch.zeros(len(x), dtype=torch.int64)
+    for layout, parts in (("channels-last", [(b.contiguous(memory_format=torch.channels_last), y)
+                                             for b, y in batches(x, labels, 64)]),
+                          ("H and W transposed", [(b.transpose(2, 3), y) for b, y in batches(x, labels, 64)])):
+        what = f"channel_mean_std over {layout} batches of [64, 3, 8, 8] (non-contiguous)"
+        try:
+            res = _call(ex, parts, 3, torch.float32, what)
+        except LearnerError as e:
+            if "view" in e.message:
+                raise AssertionError(f"{what}: {e.message[:300]}. Likely mistake: .view() on a non-contiguous batch; "
+                                     f"use .reshape() (or reduce over dims without flattening)") from None
+            raise
+        _judge(res, x, 64, what, rtol=2e-6, atol=1e-6)
+
+
+@check(points=1, covers=("device",), title="the statistics are made on the images' device (checked on `meta`)")
+def test_device_follows(ex, rng):
+    x = _images(rng, 100)
+    expect_device_follows(ex.channel_mean_std, batches(x, torch.zeros(100, dtype=torch.int64), 32),
+                          what="channel_mean_std(loader)")
+
+
+@check(points=1, covers=("inputs",), title="leaves the loader's batches unchanged")
+def test_batches_unchanged(ex, rng):
+    x = _images(rng, 100)
+    res = call_unchanged(ex.channel_mean_std, batches(x, torch.zeros(100, dtype=torch.int64), 32), names=("loader",),
+                         what="channel_mean_std(loader) with a loader that is a list of batches")
+    _judge(res, x, 32, "channel_mean_std over 100 images [3, 8, 8] in batches of 32", rtol=2e-6, atol=1e-6)
+
+
+@check(points=1, speed=True, timeout=60, title="no Python loop over images or pixels")
+def test_speed(ex, ref, rng, exercise):
+    # 4 batches of 1024 one-channel 8x8 images: a loop over the images of a batch runs 4096 Python iterations,
+    # the reference a few tensor operations per batch
+    x = torch.rand(4096, 1, 8, 8, generator=rng)
+    assert_fast(ex.channel_mean_std, ref.channel_mean_std, batches(x, torch.zeros(4096, dtype=torch.int64), 1024),
+                repeat=15, max_ratio=exercise.threshold("speed_max_ratio"),
+                what="channel_mean_std(4 batches of [1024, 1, 8, 8])")

@@ -8,7 +8,8 @@ def evaluate(model: nn.Module, loader, loss_fn, device) -> dict:
 
     Args:
         model: a classifier returning logits ``[B, num_classes]``, its parameters already on ``device``.
-        loader: yields ``(inputs, targets)``, targets ``[B]`` class indices; the last batch may be smaller.
+        loader: yields ``(inputs, targets)``, targets ``[B]`` class indices; the last batch may be smaller. Any
+            iterable of batches (a DataLoader, or a plain list whose tensors are the caller's: leave them unchanged).
         loss_fn: ``loss_fn(logits, targets) -> 0-d tensor``, the mean over the batch.
         device: a ``torch.device`` or a string; move each batch there.
     Returns:

@@ -11,7 +11,8 @@ def fit(model: nn.Module, train_loader, val_loader, loss_fn, optimizer: torch.op
 
     Args:
         model: a classifier returning logits ``[B, num_classes]``, already on ``device``.
-        train_loader, val_loader: yield ``(inputs, targets)`` batches, targets ``[B]`` class indices.
+        train_loader, val_loader: yield ``(inputs, targets)`` batches, targets ``[B]`` class indices; any
+            iterables of batches (DataLoaders, or plain lists whose tensors are the caller's: leave them unchanged).
         loss_fn: ``loss_fn(logits, targets) -> 0-d tensor``, the mean over the batch.
         optimizer: built over ``model.parameters()``.
         device: a ``torch.device`` or a string; move each batch there.

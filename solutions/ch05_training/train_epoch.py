@@ -9,7 +9,8 @@ def train_one_epoch(model: nn.Module, loader, loss_fn, optimizer: torch.optim.Op
     Args:
         model: the network, its parameters already on ``device``. It may arrive in eval mode.
         loader: yields ``(inputs, targets)`` batches, inputs ``[B, ...]`` and targets ``[B]``; the last
-            batch may be smaller than the others.
+            batch may be smaller than the others. Any iterable of batches: a DataLoader, or a plain list, whose
+            tensors are then the caller's own (leave them unchanged: no in-place operations on a batch).
         loss_fn: ``loss_fn(outputs, targets) -> 0-d tensor``, the *mean* over the batch (PyTorch's default
             ``reduction="mean"``), e.g. ``nn.CrossEntropyLoss()``.
         optimizer: built over ``model.parameters()``.

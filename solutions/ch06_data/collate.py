@@ -12,7 +12,7 @@ def pad_collate(batch, padding_value=0):
         padding_value: the value written after the end of each shorter sequence.
     Returns:
         ``(padded, lengths, labels)``:
-        padded  ``[B, T_max, *F]`` in the sequences' dtype, ``padded[i, :T_i] = sequence_i`` and
+        padded  ``[B, T_max, *F]`` in the sequences' dtype and on their device, ``padded[i, :T_i] = sequence_i`` and
                 ``padding_value`` after it (batch first, like ``pad_sequence(..., batch_first=True)``);
         lengths ``[B]`` int64, the T_i (``pack_padded_sequence`` wants int64 lengths on the CPU);
         labels  ``[B]`` int64.
