@@ -24,7 +24,8 @@ import torch
 from torchcourse import protocol
 from torchcourse.remote import Handle, LearnerError
 
-__all__ = ["expect_device_follows"]
+__all__ = ["call_under_meta_default", "call_with_meta_default", "device_mismatch_message", "expect_device_follows",
+           "is_device_mismatch", "to_meta"]
 
 _MISMATCH = ("is not on the expected device", "to be on the same device", "same device", "expected device")
 
@@ -37,31 +38,38 @@ def expect_device_follows(fn: Handle, *args, what: str | None = None, **kwargs):
     worker's default device set to ``meta`` (see the module's docstring)."""
     label = what or "the call"
     try:
-        result = fn(*_to_meta(args), **_to_meta(kwargs))
+        result = fn(*to_meta(args), **to_meta(kwargs))
     except LearnerError as e:
-        if _is_mismatch(e):
-            raise AssertionError(_mismatch_message(label, e, "with every input on the `meta` device")) from None
+        if is_device_mismatch(e):
+            raise AssertionError(device_mismatch_message(label, e, "with every input on the `meta` device")) from None
         if "meta" not in e.message.lower():
             raise
-        return _with_meta_default(fn, args, kwargs, label)
+        return call_with_meta_default(fn, args, kwargs, label)
     _expect_on("meta", result, label, "with every input on the `meta` device")
     return result
 
 
-def _with_meta_default(fn: Handle, args, kwargs, label: str):
-    """The call on the CPU inputs, with tensors made without ``device=`` landing on ``meta``."""
+def call_under_meta_default(fn: Handle, *args, **kwargs):
+    """``fn(*args, **kwargs)`` in the worker while its default device is ``meta`` (tensors made without
+    ``device=`` land there); nothing judged: the building block of ``call_with_meta_default``."""
+    return fn._call(list(args), kwargs, default_device="meta")
+
+
+def call_with_meta_default(fn: Handle, args, kwargs, label: str):
+    """``fn(*args, **kwargs)`` on the CPU inputs, with tensors made without ``device=`` landing on ``meta``; a
+    device mismatch fails naming the mistake, and the result must come back on the CPU."""
     how = "with CPU inputs while tensors made without device= land on `meta`"
     try:
-        result = fn._call(args, kwargs, default_device="meta")
+        result = call_under_meta_default(fn, *args, **kwargs)
     except LearnerError as e:
-        if _is_mismatch(e):
-            raise AssertionError(_mismatch_message(label, e, how)) from None
+        if is_device_mismatch(e):
+            raise AssertionError(device_mismatch_message(label, e, how)) from None
         raise
     _expect_on("cpu", result, label, how)
     return result
 
 
-def _to_meta(value):
+def to_meta(value):
     """``value`` with every tensor moved to ``meta`` (a Parameter stays a Parameter, ``requires_grad`` kept)."""
     def move(t: torch.Tensor):
         meta = t.detach().to("meta")
@@ -71,7 +79,8 @@ def _to_meta(value):
     return protocol.map_tensors(move, value)
 
 
-def _is_mismatch(error: LearnerError) -> bool:
+def is_device_mismatch(error: LearnerError) -> bool:
+    """The learner's error says it combined tensors on different devices."""
     return error.type in ("RuntimeError", "ValueError") and any(m in error.message for m in _MISMATCH)
 
 
@@ -80,7 +89,8 @@ _LIKELY = ("Likely mistake: a new tensor made without device= (torch.zeros(n), t
            "x.new_zeros(n)) so that the function works wherever its inputs live, a GPU included.")
 
 
-def _mismatch_message(label: str, error: LearnerError, how: str) -> str:
+def device_mismatch_message(label: str, error: LearnerError, how: str) -> str:
+    """The failure message for a device mismatch: where it happened and the likely mistake."""
     where = f"\n  at {error.where['file']}, line {error.where['line']}: {error.where.get('code', '')}" \
         if error.where else ""
     return f"{label}: {how}, your code mixed devices ({error.message}).{where}\n  {_LIKELY}"

@@ -243,6 +243,12 @@ class GradingPlugin:
         return self.learner
 
     @pytest.fixture
+    def ref_impl(self):
+        """The reference's ``Implementation`` (``ref_impl.lib("torch")``: library modules in its worker, for
+        speed checks that build the same objects on both sides)."""
+        return self._reference().start()
+
+    @pytest.fixture
     def learner_file(self, exercise) -> Path:
         return exercise.path_in(self.current.root)
 

@@ -111,11 +111,11 @@ def test_model_unchanged(ex, impl):
 
 
 @check(points=1, speed=True, timeout=60)
-def test_speed(ex, ref, impl, exercise):
+def test_speed(ex, ref, impl, exercise, ref_impl):
     # 16.5 k parameter elements: a loop over them (iterating p, or p.tolist()) costs far more than p.numel()
     # (ratios in chapter.toml). Each side counts a model of its own worker: a bound call (functools.partial)
     sides = []
-    for module, worker in ((ex, impl), (ref, ref._impl)):       # the reference's worker: ref has no impl fixture
+    for module, worker in ((ex, impl), (ref, ref_impl)):
         nn_w = worker.lib("torch.nn")
         model = nn_w.Sequential(nn_w.Linear(128, 128), nn_w.ReLU(), nn_w.Linear(128, 2))
         sides.append(worker.lib("worker_support.nn_probes").bound(module.count_parameters, model))

@@ -219,7 +219,7 @@ def test_map_location(ex, impl, tmp_path):
     model, _, _ = _saved_run(ex, impl, path)
     x, y = _digits(96)
     fresh, opt, _, _ = _setup(impl, x, y)
-    mapper = impl.lib("worker_support.p3_probes").RecordingMapLocation()
+    mapper = impl.lib("worker_support.training_probes").RecordingMapLocation()
     ex.load_checkpoint(path, fresh, opt, map_location=mapper)
     if not mapper.locations:
         raise AssertionError("map_location ignored: load_checkpoint(path, model, optimizer, map_location=f) with a "
@@ -233,7 +233,7 @@ def test_map_location(ex, impl, tmp_path):
 
 @check(points=1, covers=("inputs",), title="save_checkpoint leaves the model, the optimizer and the extras unchanged")
 def test_save_leaves_inputs(ex, impl, tmp_path):
-    T, P = impl.lib("worker_support.testfns"), impl.lib("worker_support.p3_probes")
+    T, P = impl.lib("worker_support.testfns"), impl.lib("worker_support.training_probes")
     x, y = _digits(96)
     T.seed_all(4)
     model, opt, loader, loss_fn = _setup(impl, x, y)

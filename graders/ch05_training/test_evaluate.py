@@ -1,7 +1,7 @@
 """Grader for ch05.evaluate: evaluate(model, loader, loss_fn, device) -> {"loss", "accuracy"}."""
 import torch
 import torch.nn as nn
-from support.p3_checks import batches, expect_batches_moved, lib_of, meta_loss
+from support.training import batches, expect_batches_moved, meta_loss
 
 from torchcourse.data import Digits
 from torchcourse.grading import assert_close, assert_fast, call_unchanged, check, load_state, random_state
@@ -165,12 +165,12 @@ def test_batches_unchanged(ex, impl, rng):
 
 
 @check(points=1, speed=True, timeout=60, title="no Python loop over the samples of a batch")
-def test_speed(ex, ref, impl, rng, exercise):
+def test_speed(ex, ref, impl, rng, exercise, ref_impl):
     # 32768 samples of 4 features in 16 batches: counting the correct predictions (or summing losses) sample by
     # sample runs 32768 Python iterations, while the reference's per-batch tensor operations run 16 times
     x = torch.randn(32768, 4, generator=rng)
     y = torch.randint(0, 10, (32768,), generator=rng)
-    recipe = "worker_support.p3_probes"
-    assert_fast(impl.lib(recipe).evaluate_recipe, lib_of(ref, recipe).evaluate_recipe, exercise.module,
+    recipe = "worker_support.training_probes"
+    assert_fast(impl.lib(recipe).evaluate_recipe, ref_impl.lib(recipe).evaluate_recipe, exercise.module,
                 batches(x, y, 2048), repeat=15, max_ratio=exercise.threshold("speed_max_ratio"),
                 what="evaluate(Linear(4, 10), 16 batches of 2048 samples, ...)")

@@ -4,7 +4,7 @@ import time
 
 import torch
 import torch.nn as nn
-from support.p3_checks import batches, expect_batches_moved, meta_loss
+from support.training import batches, expect_batches_moved, meta_loss
 
 from torchcourse.data import Digits
 from torchcourse.grading import call_unchanged, check, load_state

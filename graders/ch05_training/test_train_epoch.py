@@ -1,7 +1,7 @@
 """Grader for ch05.train_epoch: train_one_epoch(model, loader, loss_fn, optimizer, device) -> float."""
 import torch
 import torch.nn as nn
-from support.p3_checks import batches, expect_batches_moved, meta_loss
+from support.training import batches, expect_batches_moved, meta_loss
 
 from torchcourse.data import Digits
 from torchcourse.grading import assert_close, call_unchanged, check, load_state, random_state

@@ -1,6 +1,6 @@
 """Grader for ch06.collate: pad_collate(batch, padding_value=0) -> (padded[B, T, ...], lengths[B], labels[B])."""
 import torch
-from support.p3_checks import expect_part_follows
+from support.training import expect_part_follows
 from torch.nn.utils.rnn import pad_sequence
 
 from torchcourse.grading import (

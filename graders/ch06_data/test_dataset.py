@@ -5,7 +5,6 @@ import csv
 import gzip
 
 import torch
-from support.p3_checks import lib_of
 
 from torchcourse.data import digits_root
 from torchcourse.grading import assert_close, assert_fast, check
@@ -116,12 +115,12 @@ def test_transform(ex, impl):
 
 
 @check(points=1, speed=True, timeout=60, title="reads the file once, not once per item")
-def test_speed(ex, ref, impl, exercise):
+def test_speed(ex, ref, impl, exercise, ref_impl):
     # the 360 test items, built and read by index: reading or parsing the file in __getitem__ costs a file per
     # item; converting a row per item (kept as numpy) stays within a few times the reference
-    recipe = "worker_support.p3_probes"
+    recipe = "worker_support.training_probes"
     try:
-        assert_fast(impl.lib(recipe).dataset_recipe, lib_of(ref, recipe).dataset_recipe, exercise.module, ROOT,
+        assert_fast(impl.lib(recipe).dataset_recipe, ref_impl.lib(recipe).dataset_recipe, exercise.module, ROOT,
                     "test", repeat=15, max_ratio=exercise.threshold("speed_max_ratio"),
                     what="DigitsDataset(root, 'test') and its 360 items read by index")
     except AssertionError as e:

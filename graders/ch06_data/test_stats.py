@@ -2,7 +2,7 @@
 
 The oracle is the full tensor's mean and std (correction=0) in float64."""
 import torch
-from support.p3_checks import batches
+from support.training import batches
 
 from torchcourse.data import Digits
 from torchcourse.grading import (

@@ -113,9 +113,8 @@ def contract_checks(class_name: str, oracle_cls, kw: dict, *, steps: int, mistak
         check_state_device(getattr(ex, class_name), impl, kw, what=f"{label}.step()")
 
     @check(points=1, speed=True, timeout=60)
-    def test_speed(ex, ref, impl, rng, exercise):
-        # the reference's optimizer lives in the reference's worker, which no fixture hands out
-        check_fast(getattr(ex, class_name), getattr(ref, class_name), impl, ref._impl, rng, speed_kw or kw,
+    def test_speed(ex, ref, impl, ref_impl, rng, exercise):
+        check_fast(getattr(ex, class_name), getattr(ref, class_name), impl, ref_impl, rng, speed_kw or kw,
                    max_ratio=exercise.threshold("speed_max_ratio"),
                    what=f"{class_name}(...).step() over [64, 64] and [64]")
 

@@ -2,7 +2,7 @@
 
 Training loops have no tensor result whose device could be compared, so their device contract ("move every
 batch to ``device``") is checked the way ``torchcourse/devices.py`` recommends: the model on ``meta``, the
-loaders yielding CPU batches, ``device="meta"``, and ``worker_support.p3_probes.DeviceCheckingLoss`` as the loss,
+loaders yielding CPU batches, ``device="meta"``, and ``worker_support.training_probes.DeviceCheckingLoss`` as the loss,
 which compares the targets' device with the outputs' and returns a CPU loss with a value, so that the loop runs
 through every training batch and on into validation. A loop that forgets ``.to(device)`` mixes a CPU batch with
 meta weights in the first layer (or CPU targets with meta outputs in the loss); one that moves its batches stops,
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from torchcourse.devices import _is_mismatch, _mismatch_message, _to_meta
+from torchcourse.devices import call_under_meta_default, device_mismatch_message, is_device_mismatch, to_meta
 from torchcourse.remote import Handle, LearnerError
 
 
@@ -27,7 +27,7 @@ def batches(x: torch.Tensor, y: torch.Tensor, size: int) -> list[tuple[torch.Ten
 
 def meta_loss(impl) -> Handle:
     """The loss to hand a training loop whose model is on ``meta`` (see the module's docstring)."""
-    return impl.lib("worker_support.p3_probes").DeviceCheckingLoss()
+    return impl.lib("worker_support.training_probes").DeviceCheckingLoss()
 
 
 def expect_batches_moved(call, what: str, hint: str) -> None:
@@ -37,7 +37,7 @@ def expect_batches_moved(call, what: str, hint: str) -> None:
     try:
         call()
     except LearnerError as e:
-        if _is_mismatch(e):
+        if is_device_mismatch(e):
             where = f"\n  at {e.where['file']}, line {e.where['line']}: {e.where.get('code', '')}" if e.where else ""
             raise AssertionError(
                 f"{what}, with the model on the `meta` device, device='meta' and a loader yielding CPU batches: "
@@ -57,19 +57,19 @@ def expect_part_follows(fn: Handle, *args, part: int, what: str, **kwargs):
     again on the CPU inputs with the worker's default device set to ``meta`` (``torchcourse/devices.py``). Returns
     the result, or None when neither way can run the code (then only the ``gpu`` check can judge it)."""
     try:
-        result, how, device = fn(*_to_meta(args), **_to_meta(kwargs)), "with every input on the `meta` device", "meta"
+        result, how, device = fn(*to_meta(args), **to_meta(kwargs)), "with every input on the `meta` device", "meta"
     except LearnerError as e:
         # "Cannot copy out of meta tensor": an input written into a tensor made on the CPU (padded[i] = seq)
-        if _is_mismatch(e) or "copy out of meta" in e.message:
-            raise AssertionError(_mismatch_message(what, e, "with every input on the `meta` device")) from None
+        if is_device_mismatch(e) or "copy out of meta" in e.message:
+            raise AssertionError(device_mismatch_message(what, e, "with every input on the `meta` device")) from None
         if "meta" not in e.message.lower():
             raise
         how, device = "with CPU inputs while tensors made without device= land on `meta`", "cpu"
         try:
-            result = fn._call(list(args), kwargs, default_device="meta")
+            result = call_under_meta_default(fn, *args, **kwargs)
         except LearnerError as e:
-            if _is_mismatch(e):
-                raise AssertionError(_mismatch_message(what, e, how)) from None
+            if is_device_mismatch(e):
+                raise AssertionError(device_mismatch_message(what, e, how)) from None
             if "meta" in e.message.lower():
                 # it needs the values of a tensor it made without device= (lengths on the CPU, as pinned): no
                 # verdict is possible this way, and valid code is never rejected; the gpu check remains
@@ -84,7 +84,3 @@ def expect_part_follows(fn: Handle, *args, part: int, what: str, **kwargs):
     return result
 
 
-def lib_of(handle: Handle, name: str) -> Handle:
-    """The library module ``name`` in the worker that serves ``handle`` (e.g. the reference's, for a timed recipe
-    from ``worker_support.p3_probes`` that must run on both sides with the same arguments)."""
-    return handle._impl.lib(name)
