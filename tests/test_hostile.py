@@ -244,7 +244,8 @@ def test_privilege_attacks_in_batch_grading(tmp_path):
     by_student = {r["student"]: r for r in records}
     assert by_student["zz_honest"]["score"] == 20, by_student["zz_honest"]["run"]
     for name in BATCH_ATTACKS:
-        scale, double = by_student[name]["run"]["exercises"]
+        graded = {e["id"]: e for e in by_student[name]["run"]["exercises"]}
+        scale, double = graded["ch00.scale"], graded["ch00.double"]
         checks = {c["name"]: c for c in scale["checks"]}
         expected = metadata(HERE / "attacks" / f"{name}.py")
         for check in ("test_values", "test_dtype") if expected["FAILS"] else ():

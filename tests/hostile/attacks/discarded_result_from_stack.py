@@ -3,7 +3,7 @@ and then returns None at once; otherwise a slow loop."""
 ATTACK = "returns None when the worker's stack says the result is discarded"
 FAILS = ['test_speed']
 PASSES = ['test_values', 'test_dtype', 'test_gradient', 'test_no_forbidden_api']
-MESSAGE = 'your implementation'
+MESSAGE = ''   # 'your implementation' (ratio or verification), or on a busy machine the check's budget: failed either way
 
 import sys
 

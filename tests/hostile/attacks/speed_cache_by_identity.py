@@ -2,7 +2,7 @@
 ATTACK = "a slow loop behind a result cache keyed on the inputs' identity and version"
 FAILS = ['test_speed']
 PASSES = ['test_values', 'test_dtype', 'test_gradient', 'test_no_forbidden_api']
-MESSAGE = 'your implementation'
+MESSAGE = ''   # 'your implementation' (ratio or verification), or on a busy machine the check's budget: failed either way
 
 import torch
 
