@@ -36,7 +36,11 @@ replace = "return x + x"
 
 
 @pytest.fixture
-def mini(tmp_path):
+def mini(tmp_path, monkeypatch):
+    """A copy of the hostile fixture course with variants for ch00.double; the gate's per-exercise requirements
+    (valid variants, speed/device/inputs checks) are switched off here except where a test asks for them."""
+    monkeypatch.setattr(devcheck, "MIN_VALID", 0)
+    monkeypatch.setattr(devcheck, "REQUIRED_KINDS", ())
     root = tmp_path / "course"
     shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("__pycache__"))
     decl = root / "graders" / "ch00_demo" / "chapter.toml"      # the hostile catalogue's short deadlines are not
@@ -116,3 +120,15 @@ def test_an_nbgrader_style_stub_earns_nothing_for_not_using_the_api(course, tmp_
                 only_checks={"test_no_forbidden_api"})
     (check,) = run.exercises[0].checks
     assert check.outcome == "failed" and "not implemented yet" in check.message
+
+
+def test_every_exercise_must_have_the_required_checks_or_say_why(mini, monkeypatch):
+    monkeypatch.setattr(devcheck, "REQUIRED_KINDS", ("speed", "device", "inputs"))
+    problems = "\n".join(report(mini).problems)
+    assert "ch00.double: no speed check (mark one with @check(speed=True)" in problems
+    assert "ch00.scale: no device check (mark one with @check(covers=('device',))" in problems
+    assert "ch00.scale: no speed check" not in problems                  # it has one
+    decl = mini / "graders" / "ch00_demo" / "chapter.toml"
+    decl.write_text(decl.read_text().replace('id = "double"', 'id = "double"\nexempt = { speed = "one multiply: '
+                                                                'no loop is a naive answer" }'))
+    assert "ch00.double: no speed check" not in "\n".join(report(mini).problems)

@@ -161,26 +161,40 @@ def write_junit(runs: list[RunResult], path: Path) -> None:
     atomic_write_text(Path(path), ET.tostring(suites, encoding="unicode"))
 
 
+def _apportion(values: list[float], places: int = 4) -> list[float]:
+    """``values`` rounded to ``places`` decimals so that they still add up to their rounded sum (largest
+    remainders first): 7 checks of 10/7 points show as 1.4286 five times and 1.4285 twice, summing to 10.0 (plain
+    rounding gave 10.0002)."""
+    unit = 10 ** places
+    exact = [v * unit for v in values]
+    floors = [int(x // 1) for x in exact]
+    short = round(sum(exact)) - sum(floors)
+    for i in sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)[:max(0, short)]:
+        floors[i] += 1
+    return [f / unit for f in floors]
+
+
 def gradescope_dict(runs: list[RunResult]) -> dict:
     """Gradescope's results.json: one test per check, with score, max_score, output and visibility."""
     tests = []
     for run in runs:
         for ex in run.exercises:
-            for c in ex.checks:
-                if c.outcome == SKIPPED:
-                    continue
+            graded = [c for c in ex.checks if c.outcome != SKIPPED]
+            scores = _apportion([c.points for c in graded])          # so that they add up to the exercise's
+            maxima = _apportion([c.max_points for c in graded])
+            for c, score, max_score in zip(graded, scores, maxima):
                 tests.append({
                     "name": f"{ex.key}: {c.title}",
                     "number": f"{ex.key}.{c.name}",
-                    "score": round(c.points, 4),
-                    "max_score": round(c.max_points, 4),
+                    "score": score,
+                    "max_score": max_score,
                     "status": "passed" if c.outcome == PASSED else "failed",
                     "output": c.message if c.visibility == "visible" else
                     ("passed" if c.outcome == PASSED else "failed (details are hidden until grading ends)"),
                     "visibility": "visible" if c.visibility == "visible" else "after_due_date",
                 })
     return {
-        "score": round(sum(r.score for r in runs), 4),
+        "score": round(sum(t["score"] for t in tests), 4),
         "output": "Graded by torchcourse " + __version__,
         "visibility": "visible",
         "stdout_visibility": "hidden",
