@@ -323,10 +323,19 @@ def _confine(spec: dict, worker_uid: int | None) -> bool:
         if os.path.isdir(path):
             ok &= _mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=4k")
     size = int(spec.get("scratch_mb") or 256)
-    for folder, mb in ((spec["temp_dir"], size), *([("/tmp", size)] if spec["temp_dir"] != "/tmp" else []),
-                       ("/dev/shm", SHM_MB)):
+    temps = ((spec["temp_dir"], size), *([("/tmp", size)] if spec["temp_dir"] != "/tmp" else []), ("/dev/shm", SHM_MB))
+    # what the worker reads may live in a temporary folder (a course cloned into /tmp, its venv inside it): opened
+    # now, after the hiding mounts (so what they hide stays hidden), and bound back read-only below
+    kept = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in _outermost(spec.get("readable_paths", []))
+            if any(p.startswith(folder.rstrip("/") + "/") for folder, _ in temps)]
+    for folder, mb in temps:
         if os.path.isdir(folder) and folder != "/":
             ok &= _mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, f"size={mb}m,mode=1777".encode())
+    for path, fd in kept:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        ok &= _mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC)
+        ok &= _mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
     os.makedirs(spec["code_root"], exist_ok=True)
     os.makedirs(spec["home"], mode=0o700, exist_ok=True)
     ok &= _mount(f"/proc/self/fd/{code}".encode(), spec["code_root"].encode(), None, MS_BIND)
