@@ -326,14 +326,8 @@ def _confine(spec: dict, worker_uid: int | None) -> bool:
     temps = ((spec["temp_dir"], size), *([("/tmp", size)] if spec["temp_dir"] != "/tmp" else []), ("/dev/shm", SHM_MB))
     # what the worker reads may live in a temporary folder (a course cloned into /tmp, its venv inside it): opened
     # now, after the hiding mounts (so what they hide stays hidden), and bound back read-only below
-    inside = [p for p in [*spec.get("readable_paths", []), *spec.get("course_paths", [])]
-              if any(p.startswith(folder.rstrip("/") + "/") for folder, _ in temps[:-1])]
-    if any(c in inside for c in spec.get("course_paths", [])):
-        # the course itself lives in /tmp: its temporary folder stays (read-only, like every mount), only
-        # /dev/shm is private; the worker's own scratch is a private tmpfs all the same
-        temps = temps[-1:]
-        inside = []
-    kept = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in _outermost(inside)]
+    kept = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in _outermost(spec.get("readable_paths", []))
+            if any(p.startswith(folder.rstrip("/") + "/") for folder, _ in temps)]
     for folder, mb in temps:
         if os.path.isdir(folder) and folder != "/":
             ok &= _mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, f"size={mb}m,mode=1777".encode())
