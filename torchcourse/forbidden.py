@@ -63,6 +63,7 @@ from dataclasses import dataclass
 import torch
 from torch._ops import OpOverload, OpOverloadPacket
 from torch.overrides import TorchFunctionMode
+from torch.utils._device import DeviceContext  # torch.set_default_device's mode (see _mode_in_place)
 
 __all__ = ["RULES", "ForbiddenAPIError", "Guard", "Rule", "Targets", "resolve"]
 
@@ -430,7 +431,6 @@ class Guard:
         """The guard's mode is the bottom of the function-mode stack, or right above the global default-device
         modes (``torch.set_default_device`` puts its ``DeviceContext`` at the very bottom, and it only fills in
         ``device=`` before passing every call on, so the guard still sees them all)."""
-        from torch.utils._device import DeviceContext
         for i in range(torch._C._len_torch_function_stack()):
             mode = torch._C._get_function_stack_at(i)
             if mode is self.mode:

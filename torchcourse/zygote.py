@@ -336,6 +336,14 @@ def _confine(spec: dict, worker_uid: int | None) -> bool:
         ok &= _mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC)
         ok &= _mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
         os.close(fd)
+    # the folders leading to them (the course's own, when it lives in /tmp) are new, writable ones on that
+    # tmpfs: each protected one becomes a read-only bind of itself, the bound folders inside carried along
+    if kept:
+        for path in _outermost([p for p in spec.get("protected_paths", []) if any(
+                p.startswith(folder.rstrip("/") + "/") for folder, _ in temps)]):
+            if os.path.isdir(path) and not _read_only(path):
+                ok &= _mount(path.encode(), path.encode(), None, MS_BIND | MS_REC)
+                ok &= _mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.makedirs(spec["code_root"], exist_ok=True)
     os.makedirs(spec["home"], mode=0o700, exist_ok=True)
     ok &= _mount(f"/proc/self/fd/{code}".encode(), spec["code_root"].encode(), None, MS_BIND)
